@@ -1,0 +1,3 @@
+from dtsflow.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""The exception tree. Everything a user can cause is a `DtsflowError`; the CLI prints it without a traceback.
+
+    DtsflowError
+     ├── ManifestError        invalid manifests: a list of `Diagnostic`s (file:line: $.path: message)
+     ├── ConfigError          credentials, endpoint, command-line values
+     ├── ApiError             an error answer (or no answer) from the DTS API
+     ├── PlanError            a plan that cannot be made (e.g. two live tasks with one name)
+     ├── StalePlanError       a saved plan whose manifests or live tasks changed since it was made
+     └── ApplyError           apply finished with failed tasks (the report says which)
+
+No message built here may contain a secret value: callers pass names and references, never values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DtsflowError(Exception):
+    """Base of every error dtsflow reports to a user (exit code 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem in one manifest file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    path: str  # JSON path such as "$.tasks[0].src.port", or "" when the problem is not inside the document
+    message: str
+    excerpt: str | None = None  # a few numbered source lines, for YAML and template errors
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        head = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return f"{head}\n{self.excerpt}" if self.excerpt else head
+
+
+class ManifestError(DtsflowError):
+    """One or more manifests are invalid; holds every diagnostic found, not just the first."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class ConfigError(DtsflowError):
+    """Bad credentials, endpoint or command-line value."""
+
+
+class ApiError(DtsflowError):
+    """The DTS API answered with an error, or not at all.
+
+    `status` is 0 when no HTTP answer arrived (connection error, timeout).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str = "",
+        *,
+        operation: str = "",
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.operation = operation
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        what = f"{self.operation}: " if self.operation else ""
+        http = f"HTTP {self.status} " if self.status else ""
+        rid = f" (requestId {self.request_id})" if self.request_id else ""
+        return f"{what}{http}{self.code}: {self.message}{rid}"
+
+
+class PlanError(DtsflowError):
+    """The plan cannot be made at all."""
+
+
+class StalePlanError(DtsflowError):
+    """A saved plan no longer matches the manifests or the live tasks; nothing was done."""
+
+
+class ApplyError(DtsflowError):
+    """Apply ended with at least one failed task."""
