@@ -36,7 +36,9 @@ def spec(name: str = "orders", **overrides: Any) -> TaskSpec:
     return TaskSpec.model_validate(data, strict=False)
 
 
-def live(task: TaskSpec | None, status: str, *, dts_id: str | None = None, name: str | None = None, **extra: Any) -> LiveTask:
+def live(
+    task: TaskSpec | None, status: str, *, dts_id: str | None = None, name: str | None = None, **extra: Any
+) -> LiveTask:
     """The live task the API would return for `task` after create + config, in `status` (API-style casing)."""
     doc: dict[str, Any] = {"dtsId": dts_id or f"dtsm{(name or (task.name if task else 'x'))}", "status": status}
     if task is not None:

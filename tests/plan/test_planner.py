@@ -62,8 +62,18 @@ def test_unchanged_running_task_is_a_no_op_despite_api_casing_and_string_port() 
 
 def test_defaults_the_api_fills_in_are_not_drift() -> None:
     s = spec(dst={"instanceType": "public", "dbType": "kafka", "region": "bj", "host": "kafka.internal"})
-    task = live(s, "running", dstConnection={"instanceType": "PUBLIC", "dbType": "Kafka", "region": "bj",
-                                             "dbHost": "kafka.internal", "dbPort": 9092, "dbUser": ""})
+    task = live(
+        s,
+        "running",
+        dstConnection={
+            "instanceType": "PUBLIC",
+            "dbType": "Kafka",
+            "region": "bj",
+            "dbHost": "kafka.internal",
+            "dbPort": 9092,
+            "dbUser": "",
+        },
+    )
     assert diff_task(s, task).empty
 
 
