@@ -168,6 +168,10 @@ def _compare(paths: dict[str, Any], doc: dict[str, Any]) -> list[FieldDiff]:
         have = _normalise(path, _live_for(path, doc))
         if want is None or have is None or want == have:
             continue
+        if path == "schemaMapping":  # show only the objects that differ, not both whole lists
+            only_live = [e for e in have if e not in want] or None
+            only_manifest = [e for e in want if e not in have] or None
+            have, want = only_live, only_manifest
         diffs.append(FieldDiff(path=path, before=display(have), after=display(want)))
     return diffs
 
