@@ -92,4 +92,3 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
         )
         if new:
             raise StalePlanError(f"plan is stale: new task(s) under the prune prefix: {', '.join(new)}{RERUN}")
-

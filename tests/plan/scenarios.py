@@ -47,14 +47,19 @@ def delete_under_prune() -> Plan:
 
 
 def reconfigure_running() -> Plan:
-    a = spec("orders-to-kafka", objects=[{"type": "table", "src": "orders.items"}, {"type": "table", "src": "orders.refunds"}])
+    a = spec(
+        "orders-to-kafka",
+        objects=[{"type": "table", "src": "orders.items"}, {"type": "table", "src": "orders.refunds"}],
+    )
     before = spec("orders-to-kafka", src={**a.src.model_dump(by_alias=True, exclude_none=True), "host": "10.0.0.11"})
     return make_plan(manifests(a), Live.from_tasks([live(before, "running")]))
 
 
 def replace() -> Plan:
     a = spec("orders-to-kafka")
-    before = spec("orders-to-kafka", dst={"instanceType": "bcerds", "dbType": "mysql", "region": "gz", "instanceId": "rdsm1"})
+    before = spec(
+        "orders-to-kafka", dst={"instanceType": "bcerds", "dbType": "mysql", "region": "gz", "instanceId": "rdsm1"}
+    )
     return make_plan(manifests(a), Live.from_tasks([live(before, "running")]), allow_replace=True)
 
 
