@@ -10,19 +10,6 @@ import argparse
 import os
 import sys
 
-from dtsflow.errors import ConfigError
-
-
-def parse_vars(pairs: list[str]) -> dict[str, str]:
-    """`--var KEY=VALUE` options -> a dict (the value is never echoed in an error)."""
-    variables: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--var expects KEY=VALUE (got an argument without '=' for key {key.strip()!r})")
-        variables[key.strip()] = value
-    return variables
-
 
 def use_colour(stream: object) -> bool:
     """Colours only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
@@ -32,13 +19,13 @@ def use_colour(stream: object) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from dtsflow.connect import open_client
-    from dtsflow.loader import load_manifests
+    from dtsflow.loader import load_from_args
     from dtsflow.planner import make_plan
     from dtsflow.refresh import fetch_live
     from dtsflow.render import render_plan
     from dtsflow.savedplan import save_plan
 
-    manifests = load_manifests(list(args.paths), variables=parse_vars(args.var), var_files=list(args.var_file))
+    manifests = load_from_args(args)  # every manifest is valid before any request is sent
     with open_client(args) as client:
         live = fetch_live(client)
     plan = make_plan(
