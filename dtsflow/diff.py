@@ -164,8 +164,11 @@ def _compare(paths: dict[str, Any], doc: dict[str, Any]) -> list[FieldDiff]:
     for path, wanted in sorted(paths.items()):
         if path in IGNORED_PATHS or path.rsplit(".", 1)[-1] in SECRET_FIELDS:
             continue
+        live_value = _live_for(path, doc)
+        if wanted == live_value:  # the common case, without normalising
+            continue
         want = _normalise(path, wanted)
-        have = _normalise(path, _live_for(path, doc))
+        have = _normalise(path, live_value)
         if want is None or have is None or want == have:
             continue
         if path == "schemaMapping":  # show only the objects that differ, not both whole lists
@@ -183,9 +186,12 @@ def desired_paths(spec: TaskSpec) -> dict[str, Any]:
     return paths
 
 
-def diff_task(spec: TaskSpec, task: LiveTask) -> ConfigDiff:
-    """Compare a manifest task with its live task; see the module docstring for the rules."""
-    doc = live_document(task)
+def diff_task(spec: TaskSpec, task: LiveTask, doc: dict[str, Any] | None = None) -> ConfigDiff:
+    """Compare a manifest task with its live task; see the module docstring for the rules.
+
+    `doc`: `live_document(task)`, when the caller has it already.
+    """
+    doc = live_document(task) if doc is None else doc
     paths = desired_paths(spec)
     replace_paths = {p: v for p, v in paths.items() if p in REPLACE_PATHS}
     config_paths = {p: v for p, v in paths.items() if p not in REPLACE_PATHS}
@@ -201,14 +207,18 @@ def diff_task(spec: TaskSpec, task: LiveTask) -> ConfigDiff:
     )
 
 
-def fingerprint(task: LiveTask | None) -> str:
-    """A hash of a live task's id, status and normalised config: what a saved plan was made against."""
+def fingerprint(task: LiveTask | None, doc: dict[str, Any] | None = None) -> str:
+    """A hash of a live task's id, status and config (progress left out): what a saved plan was made against.
+
+    `doc`: `live_document(task)`, when the caller has it already.
+    """
     if task is None:
         payload: Any = {"absent": True}
     else:
-        doc = {k: v for k, v in live_document(task).items() if k not in VOLATILE_FIELDS}
-        if isinstance(doc.get("payInfo"), dict):
-            doc["payInfo"] = {k: v for k, v in doc["payInfo"].items() if k not in VOLATILE_PAY_FIELDS}
-        payload = {"dtsId": task.dts_id, "status": task.status, "config": _normalise("", doc)}
+        doc = live_document(task) if doc is None else doc
+        config = {k: v for k, v in doc.items() if k not in VOLATILE_FIELDS}
+        if isinstance(config.get("payInfo"), dict):
+            config["payInfo"] = {k: v for k, v in config["payInfo"].items() if k not in VOLATILE_PAY_FIELDS}
+        payload = {"dtsId": task.dts_id, "status": task.status, "config": config}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

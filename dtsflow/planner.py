@@ -6,11 +6,12 @@ come from the transition table (`dtsflow.transitions`); the config comparison fr
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dtsflow.diff import ConfigDiff, diff_task, fingerprint
+from dtsflow.diff import ConfigDiff, diff_task, fingerprint, live_document
 from dtsflow.errors import PlanError
 from dtsflow.live import LiveTask, PrecheckItem, TaskStatus
 from dtsflow.manifest import DesiredState, TaskSpec
@@ -182,6 +183,7 @@ CONFIG_STATUSES = frozenset(STEP_RULES[K.CONFIG].expect)
 def _plan_task(spec: TaskSpec, live: Live, *, allow_replace: bool, force_config: bool) -> Change:
     task = live.tasks.get(spec.name)
     desired = spec.state
+    doc = None
     if task is None:
         cell = route(None, desired, full_only=_full_only(spec))
         if desired is DesiredState.ABSENT:
@@ -192,7 +194,8 @@ def _plan_task(spec: TaskSpec, live: Live, *, allow_replace: bool, force_config:
             draft = _Draft(Action.CREATE, "the task does not exist", list(cell.steps))
         items: Sequence[PrecheckItem] = ()
     else:
-        cfg = diff_task(spec, task)
+        doc = live_document(task)
+        cfg = diff_task(spec, task, doc)
         draft = _plan_existing(spec, task, cfg, allow_replace=allow_replace, force_config=force_config)
         items = live.precheck.get(task.dts_id, ())
         if not draft.error:
@@ -212,7 +215,7 @@ def _plan_task(spec: TaskSpec, live: Live, *, allow_replace: bool, force_config:
         destructive=any(s.destructive for s in steps) or draft.action is Action.REPLACE,
         precheck=list(items),
         spec=spec,
-        fingerprint=fingerprint(task),
+        fingerprint=fingerprint(task, doc),
         error=draft.error,
     )
 
@@ -237,18 +240,27 @@ def _prune_change(task: LiveTask, prefix: str) -> Change:
 
 def dependency_order(tasks: Mapping[str, TaskSpec]) -> list[str]:
     """Topological order of `dependsOn` (dependencies first), ties broken by name; stable and deterministic."""
-    deps = {name: {d for d in spec.depends_on if d in tasks and d != name} for name, spec in tasks.items()}
+    waiting_on = {name: {d for d in spec.depends_on if d in tasks and d != name} for name, spec in tasks.items()}
+    dependents: dict[str, list[str]] = {name: [] for name in tasks}
+    for name, deps in waiting_on.items():
+        for dep in deps:
+            dependents[dep].append(name)
+    ready = [name for name, deps in waiting_on.items() if not deps]
+    heapq.heapify(ready)
     order: list[str] = []
-    done: set[str] = set()
-    remaining = set(tasks)
-    while remaining:
-        ready = sorted(n for n in remaining if deps[n] <= done)
-        if not ready:  # a cycle (the loader rejects them); keep going by name rather than loop forever
-            ready = sorted(remaining)[:1]
-        name = ready[0]
+    placed: set[str] = set()
+    while len(order) < len(tasks):
+        if not ready:  # a cycle (the loader rejects them): take the smallest name left rather than loop forever
+            ready = [min(n for n in tasks if n not in placed)]
+        name = heapq.heappop(ready)
+        if name in placed:
+            continue
         order.append(name)
-        done.add(name)
-        remaining.discard(name)
+        placed.add(name)
+        for follower in dependents[name]:
+            waiting_on[follower].discard(name)
+            if not waiting_on[follower] and follower not in placed:
+                heapq.heappush(ready, follower)
     return order
 
 
