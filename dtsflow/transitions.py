@@ -301,3 +301,24 @@ def route(status: str | None, desired: DesiredState, *, full_only: bool = False)
     if cell.full_only_ok and full_only:
         return HERE
     return cell
+
+
+def table_markdown() -> str:
+    """The table as Markdown, for docs/plan.md (a test keeps the doc in sync with the data)."""
+    head = "| live status | " + " | ".join(str(d) for d in DesiredState) + " |"
+    rule = "|---" * (len(DesiredState) + 1) + "|"
+    rows = [head, rule]
+    for status in [None, *TaskStatus]:
+        cells = []
+        for desired in DesiredState:
+            cell = TABLE[status][desired]
+            if cell.possible:
+                cells.append(" → ".join(k.value for k in cell.steps) or "✓ (no-op)")
+            elif cell.full_only_ok:
+                cells.append("✓ if no `increment`, else ✗ cannot run again")
+            elif cell.in_progress:
+                cells.append("⏳ in progress, re-run")
+            else:
+                cells.append("✗ " + (cell.error or "").split(";")[0].split(" (")[0])
+        rows.append(f"| `{status or '(no task)'}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"

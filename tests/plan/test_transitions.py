@@ -182,3 +182,14 @@ def test_allowed_from_sets_match_the_api_docs() -> None:
     }  # fmt: skip
     assert STEP_RULES[K.SHUTDOWN].destructive and STEP_RULES[K.DELETE].destructive
     assert STEP_RULES[K.PAUSE].disruptive
+
+
+def test_docs_show_the_current_table() -> None:
+    from pathlib import Path
+
+    from dtsflow.transitions import table_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "plan.md").read_text(encoding="utf-8")
+    start = doc.index("<!-- transition-table:start -->\n") + len("<!-- transition-table:start -->\n")
+    end = doc.index("<!-- transition-table:end -->")
+    assert doc[start:end] == table_markdown(), "copy table_markdown() into docs/plan.md"
