@@ -32,6 +32,7 @@ REPLACE_PATHS = (
     "sourceInstanceType",
     "targetInstanceType",
     "directionType",
+    "crossRegionTag",
     "srcConnection.instanceType",
     "srcConnection.dbType",
     "srcConnection.region",
@@ -152,7 +153,13 @@ def display(value: Any) -> str | None:
 def _live_for(path: str, doc: dict[str, Any]) -> Any:
     """The live value for a request-body path; a few create fields live under `payInfo` in the answer."""
     value = _lookup(doc, path)
-    if value is None and path in {"productType", "sourceInstanceType", "targetInstanceType", "standard"}:
+    if value is None and path in {
+        "productType",
+        "sourceInstanceType",
+        "targetInstanceType",
+        "crossRegionTag",
+        "standard",
+    }:
         value = _lookup(doc, f"payInfo.{path}")
     if value is None and path == "directionType" and (doc.get("dtsIdPos") or doc.get("dtsIdNeg")):
         value = "bidirect"

@@ -39,7 +39,10 @@ def endpoint_line(endpoint: Endpoint) -> str:
 
 def spec_lines(spec: TaskSpec) -> list[str]:
     objects = ", ".join(
-        f"{o.type} {o.src}" + (f" -> {o.dst}" if o.dst and o.dst != o.src else "") for o in spec.objects
+        f"{o.type} {o.src}"
+        + (f" -> {o.dst}" if o.dst and o.dst != o.src else "")
+        + (f" where {o.where}" if o.where else "")
+        for o in spec.objects
     )
     return [
         f"src: {endpoint_line(spec.src)}",

@@ -233,3 +233,12 @@ def test_password_is_never_compared_or_shown() -> None:
     plan = make_plan(manifests(s), Live.from_tasks([task]))
     assert "hunter2-canary" not in plan.model_dump_json()
     assert all("dbPass" not in d.path for c in plan.changes for d in c.diff)
+
+
+def test_cross_region_tag_change_is_a_replacement() -> None:
+    s = spec(
+        src={"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "instanceId": "rdsm1"},
+        dst={"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "instanceId": "rdsm2"},
+    )
+    task = live(s, "running", payInfo={"crossRegionTag": 1, "standard": "Large"})
+    assert [d.path for d in diff_task(s, task).replace] == ["crossRegionTag"]
