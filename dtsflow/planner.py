@@ -124,6 +124,14 @@ def _plan_existing(
         if not cell.possible:
             draft.error = _route_error(spec.name, status, desired, cell)
         return draft
+    ignored: list[FieldDiff] = []
+    if desired is DesiredState.SHUTDOWN or status in FINAL_STATUSES:
+        # Config cannot reach a finished task, and there is no point in changing one that is being shut down:
+        # show the differences, act only on the status (a replacement of a finished task stays possible).
+        ignored = [*cfg.reconfigure, *([cfg.resize] if cfg.resize else [])]
+        keep_replace = cfg.replace if desired is not DesiredState.SHUTDOWN else []
+        ignored += [d for d in cfg.replace if d not in keep_replace]
+        cfg = ConfigDiff(replace=keep_replace)
     if cfg.replace:
         fields = ", ".join(d.path for d in cfg.replace)
         down = route(status, DesiredState.ABSENT)
@@ -166,6 +174,12 @@ def _plan_existing(
         return draft
     cell = route(status, desired, full_only=_full_only(spec))
     kinds = list(cell.steps)
+    if ignored:
+        note = f"the config differs, but a task that is {status} (desired {desired}) is not reconfigured"
+        draft = _Draft(Action.TRANSITION if kinds else Action.NOOP, note, kinds, ignored)
+        if not cell.possible:
+            draft.error = _route_error(spec.name, status, desired, cell)
+        return draft
     if not cell.possible:
         return _Draft(Action.TRANSITION, f"{status} -> {desired}", error=_route_error(spec.name, status, desired, cell))
     if cfg.resize is not None:
@@ -178,6 +192,7 @@ def _plan_existing(
 
 
 CONFIG_STATUSES = frozenset(STEP_RULES[K.CONFIG].expect)
+FINAL_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.ABANDONED})
 
 
 def _plan_task(spec: TaskSpec, live: Live, *, allow_replace: bool, force_config: bool) -> Change:

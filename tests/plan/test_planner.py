@@ -242,3 +242,20 @@ def test_cross_region_tag_change_is_a_replacement() -> None:
     )
     task = live(s, "running", payInfo={"crossRegionTag": 1, "standard": "Large"})
     assert [d.path for d in diff_task(s, task).replace] == ["crossRegionTag"]
+
+
+def test_config_differences_of_a_finished_or_shutting_down_task_are_shown_not_applied() -> None:
+    s = spec(state="shutdown", objects=[{"type": "table", "src": "orders.other"}])
+    running = one(make_plan(manifests(s), Live.from_tasks([live(spec(), "running")])), "orders")
+    assert running.action is Action.TRANSITION and kinds(running) == ["shutdown"] and running.diff
+    done = one(make_plan(manifests(s), Live.from_tasks([live(spec(), "finished")])), "orders")
+    assert done.action is Action.NOOP and done.error is None and done.diff
+    full = spec(dataType=["base"], objects=[{"type": "table", "src": "orders.other"}])
+    finished_full = one(
+        make_plan(manifests(full), Live.from_tasks([live(spec(dataType=["base"]), "finished")])), "orders"
+    )
+    assert finished_full.action is Action.NOOP and finished_full.error is None
+    forced = one(
+        make_plan(manifests(full), Live.from_tasks([live(full, "finished")]), reconfigure=["orders"]), "orders"
+    )
+    assert forced.error and "finished" in forced.error
