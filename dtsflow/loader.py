@@ -149,7 +149,7 @@ def load_var_files(paths: Iterable[str]) -> dict[str, Any]:
 class _FileResult:
     tasks: list[tuple[TaskSpec, int, str]] = field(default_factory=list)  # spec, line, JSON path of the task
     lines: dict[str, int] = field(default_factory=dict)
-    raw_names: list[tuple[str, int]] = field(default_factory=list)  # names of every task, valid or not
+    raw_names: list[tuple[str, int, str]] = field(default_factory=list)  # every task's name, line, path
     prune_prefix: tuple[str, int] | None = None
     problems: list[Diagnostic] = field(default_factory=list)
 
@@ -235,7 +235,7 @@ class _FileChecker:
             self.report(base, "each task must be a mapping with name, src, dst, ...")
             return
         if isinstance(raw.get("name"), str):
-            self.result.raw_names.append((raw["name"], line))
+            self.result.raw_names.append((raw["name"], line, f"{base}.name"))
         merged = deep_merge(defaults, raw)
         try:
             spec = TaskSpec.model_validate(merged)
@@ -248,8 +248,8 @@ class _FileChecker:
                     message += " (value from defaults)"
                 self.report(json_path(base, loc), message, line_path=line_path)
             return
-        for loc, message in check_task(spec):
-            self.report(json_path(base, loc), message, line_path=self._task_line_path(index, raw, defaults, loc))
+        for loc, message, line_loc in check_task(spec):
+            self.report(json_path(base, loc), message, line_path=self._task_line_path(index, raw, defaults, line_loc))
         self.result.tasks.append((spec, line, base))
 
 
@@ -300,24 +300,26 @@ def load_manifests(
 
 
 def _with_excerpt(diagnostics: list[Diagnostic], rendered: str) -> list[Diagnostic]:
-    return [
-        Diagnostic(d.file, d.line, d.path, d.message, d.excerpt or excerpt(rendered, d.line)) for d in diagnostics
-    ]
+    return [Diagnostic(d.file, d.line, d.path, d.message, d.excerpt or excerpt(rendered, d.line)) for d in diagnostics]
 
 
-def _check_run(results: list[tuple[str, _FileResult]], loaded: LoadedManifests, *, check_dependencies: bool) -> list[Diagnostic]:
+def _check_run(
+    results: list[tuple[str, _FileResult]], loaded: LoadedManifests, *, check_dependencies: bool
+) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     first_seen: dict[str, tuple[str, int]] = {}
     all_names: set[str] = set()
     where: dict[str, tuple[str, str, dict[str, int]]] = {}  # task -> file, JSON path, source map
     for file, result in results:
         file_problems = list(result.problems)
-        for name, line in result.raw_names:
+        for name, line, path in result.raw_names:
             all_names.add(name)
             if name in first_seen:
                 other_file, other_line = first_seen[name]
                 file_problems.append(
-                    Diagnostic(file, line, "", f"duplicate task name {name!r} (also defined at {other_file}:{other_line})")
+                    Diagnostic(
+                        file, line, path, f"duplicate task name {name!r} (also defined at {other_file}:{other_line})"
+                    )
                 )
             else:
                 first_seen[name] = (file, line)

@@ -1,6 +1,7 @@
 """Semantic rules of a task that the models' types cannot say (DESIGN.md §2; the API's documented rules).
 
-Each rule gives `(loc, message)` where loc is the key path inside the task, so the loader can point at the line.
+Each rule gives `(loc, message, line_loc)`: loc is the key path inside the task that the message is about, and
+line_loc the key whose line is shown (the same, unless another key is the cause, e.g. `granularity`).
 Rules across tasks (unique names, `dependsOn`, cycles) are in `check_run`.
 """
 
@@ -11,43 +12,54 @@ from collections.abc import Iterable
 
 from dtsflow.manifest import CLOUD_INSTANCE_TYPES, TaskSpec, parse_duration
 
-Problem = tuple[tuple[str | int, ...], str]
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str, Loc]
 
 
 def check_task(spec: TaskSpec) -> list[Problem]:
-    problems: list[Problem] = []
+    return [(loc, message, line_loc or loc) for loc, message, line_loc in _problems(spec)]
+
+
+def _problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
+    problems: list[tuple[Loc, str, Loc | None]] = []
     gateways = [side for side, end in (("src", spec.src), ("dst", spec.dst)) if end.instance_type == "bcegateway"]
     if len(gateways) > 1:
-        problems.append((("dst", "instanceType"), "bcegateway can be used on at most one side of a task"))
+        problems.append((("dst", "instanceType"), "bcegateway can be used on at most one side of a task", None))
     for side, end in (("src", spec.src), ("dst", spec.dst)):
         if end.instance_type in CLOUD_INSTANCE_TYPES:
             if end.instance_id is None:
-                problems.append(((side,), f"instanceId is required for instanceType {end.instance_type}"))
+                problems.append(((side,), f"instanceId is required for instanceType {end.instance_type}", None))
         else:
             if end.host is None:
-                problems.append(((side,), f"host is required for instanceType {end.instance_type}"))
+                problems.append(((side,), f"host is required for instanceType {end.instance_type}", None))
             if end.port is None:
-                problems.append(((side,), f"port is required for instanceType {end.instance_type}"))
+                problems.append(((side,), f"port is required for instanceType {end.instance_type}", None))
     derived = spec.derived_cross_region_tag
     if spec.cross_region_tag is not None and spec.cross_region_tag != derived:
         why = "both ends are bcerds in different regions" if derived else "not both ends bcerds in different regions"
         problems.append(
-            (("crossRegionTag",), f"crossRegionTag must be {derived} here ({why}); it is derived, leave it out")
+            (("crossRegionTag",), f"crossRegionTag must be {derived} here ({why}); it is derived, leave it out", None)
         )
     seen: set[str] = set()
     for i, item in enumerate(spec.data_type):
         if item in seen:
-            problems.append((("dataType", i), f"{item!r} is listed twice"))
+            problems.append((("dataType", i), f"{item!r} is listed twice", None))
         seen.add(item)
     if spec.granularity == "dbtb" and not spec.objects:
-        problems.append((("objects",), "objects is required when granularity is dbtb (or use granularity: instance)"))
+        problems.append(
+            (
+                ("objects",),
+                "objects is required when granularity is dbtb (or use granularity: instance)",
+                ("granularity",),
+            )
+        )
     try:
         parse_duration(spec.precheck.timeout)
     except ValueError:
-        problems.append((("precheck", "timeout"), "must be a duration such as 90s, 15m or 2h"))
+        problems.append((("precheck", "timeout"), "must be a duration such as 90s, 15m or 2h", None))
     for i, dep in enumerate(spec.depends_on):
         if dep == spec.name:
-            problems.append((("dependsOn", i), "a task cannot depend on itself"))
+            problems.append((("dependsOn", i), "a task cannot depend on itself", None))
     return problems
 
 

@@ -262,6 +262,19 @@ def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
 # --- rendering --------------------------------------------------------------------------------------------------
 
 
+# A line that sets a password-like key to something other than a secret reference: its value is never shown.
+_SECRET_LINE = re.compile(r"^(?P<key>[^:#]*(?:pass|pwd|secret|token|credential)[^:]*:\s*)(?P<value>.*)$", re.IGNORECASE)
+_REFERENCE_VALUE = re.compile(r"""^["']?\$\{secret:[^}]*\}["']?\s*(#.*)?$|^["']?\{\{\s*secret\(.*$|^$""")
+
+
+def redact_line(line: str) -> str:
+    """`password: hunter2` -> `password: <redacted>`; secret references and template calls are kept."""
+    match = _SECRET_LINE.match(line)
+    if match is None or _REFERENCE_VALUE.match(match.group("value").strip()):
+        return line
+    return match.group("key") + "<redacted>"
+
+
 def excerpt(text: str, line: int | None, *, context: int = 2) -> str | None:
     """A few numbered lines around `line` (1-based), the line itself marked with `>`."""
     if not line:
@@ -275,7 +288,7 @@ def excerpt(text: str, line: int | None, *, context: int = 2) -> str | None:
     out = []
     for n in range(start, end + 1):
         mark = ">" if n == line else " "
-        body = lines[n - 1]
+        body = redact_line(lines[n - 1])
         if len(body) > 160:
             body = body[:157] + "..."
         out.append(f"  {mark} {n:>{width}} | {body}")

@@ -165,7 +165,7 @@ class _Builder:
         return top is not None and isinstance(top.value, dict) and top.pending_key is None
 
     def scalar(self, event: yaml.ScalarEvent) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event)
         path = "$" if not self.stack or self.is_key_position() else self._child_path(line)
         value = self._scalar_value(event, line, path)
         self._grow(1, 1, line, path)
@@ -190,7 +190,7 @@ class _Builder:
         raise self.fail(line, path, f"tag {_short_tag(tag)} is not allowed (only plain YAML data)")
 
     def start(self, event: yaml.CollectionStartEvent, value: dict[str, Any] | list[Any], wanted_tag: str) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event)
         if self.is_key_position():
             raise self.fail(line, self.stack[-1].path, "mapping keys must be strings")
         path = self._child_path(line)
@@ -215,7 +215,7 @@ class _Builder:
         self._place(top.value, top.line, top.height)
 
     def alias(self, event: yaml.AliasEvent) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event)
         name = event.anchor
         path = "$" if not self.stack or self.is_key_position() else self._child_path(line)
         if name in self.open_anchors:
@@ -225,6 +225,11 @@ class _Builder:
         value, nodes, height = self.anchors[name]
         self._grow(nodes, height, line, path)
         self._place(value, line, height)
+
+
+def _line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
 
 
 def _short_tag(tag: str | None) -> str:
@@ -240,7 +245,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[str, int]]:
     documents = 0
     try:
         while loader.check_event():
-            event = loader.get_event()
+            event = loader.get_event()  # type: ignore[no-untyped-call]
             if isinstance(event, yaml.ScalarEvent):
                 builder.scalar(event)
             elif isinstance(event, yaml.MappingStartEvent):
@@ -254,7 +259,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[str, int]]:
             elif isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    line = event.start_mark.line + 1
+                    line = _line(event)
                     raise builder.fail(line, "", "more than one YAML document (---) in one file; use one file each")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

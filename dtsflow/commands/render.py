@@ -7,13 +7,13 @@ import sys
 
 from dtsflow.errors import ManifestError
 from dtsflow.loader import expand_paths, load_var_files, parse_var_args, read_text
-from dtsflow.templating import RenderError, render
+from dtsflow.templating import RenderError, redact_line, render
 
 
 def number_lines(text: str) -> str:
     lines = text.splitlines()
     width = max(len(str(len(lines))), 3)
-    return "".join(f"{n:>{width}} | {line}\n" for n, line in enumerate(lines, start=1))
+    return "".join(f"{n:>{width}} | {redact_line(line)}\n" for n, line in enumerate(lines, start=1))
 
 
 def run(args: argparse.Namespace) -> int:
