@@ -259,14 +259,16 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[str, int]]:
             elif isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    line = _line(event)
-                    raise builder.fail(line, "", "more than one YAML document (---) in one file; use one file each")
+                    raise builder.fail(
+                        _line(event), "", "more than one YAML document (---) in one file; use one file each"
+                    )
+
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        error_line = mark.line + 1 if mark else None
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
-        raise YamlError([Diagnostic(file, line, "", f"YAML syntax error: {problem}{context}")]) from None
+        raise YamlError([Diagnostic(file, error_line, "", f"YAML syntax error: {problem}{context}")]) from None
     except yaml.YAMLError as exc:
         raise YamlError([Diagnostic(file, None, "", f"YAML error: {type(exc).__name__}")]) from None
     finally:
