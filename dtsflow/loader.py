@@ -173,6 +173,7 @@ class _FileChecker:
         self.lines = lines
         self.shifted = shifted  # rendering changed line numbers: show the rendered context
         self.result = _FileResult(lines=lines)
+        self.defaults_errors: set[str] = set()  # JSON paths under $.defaults already reported
 
     def report(self, path: str, message: str, *, line_path: str | None = None) -> None:
         line = _nearest_line(self.lines, line_path or path)
@@ -197,26 +198,29 @@ class _FileChecker:
                 return json_path("$.defaults", loc)
         return json_path(f"$.tasks[{index}]", loc)
 
+    def _reported_in_defaults(self, line_path: str) -> bool:
+        """A task error caused by a `defaults:` value that was already reported there (reported once, not per task)."""
+        return line_path.startswith("$.defaults") and any(
+            line_path == p or line_path.startswith((p + ".", p + "[")) for p in self.defaults_errors
+        )
+
     def check(self, data: Any) -> _FileResult:
         if not isinstance(data, dict):
             self.report("$", "the top level must be a mapping (version, defaults, tasks, prune)")
             return self.result
         envelope = {k: v for k, v in data.items() if k != "tasks"}
-        bad_defaults: set[str] = set()
         try:
             ManifestFile.model_validate(envelope)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                loc = tuple(error["loc"])
-                if loc[:1] == ("defaults",) and len(loc) > 1:
-                    bad_defaults.add(str(loc[1]))
-                self.report(json_path("$", loc), message_for(dict(error), ManifestFile))
+                path = json_path("$", tuple(error["loc"]))
+                if path.startswith("$.defaults"):
+                    self.defaults_errors.add(path)
+                self.report(path, message_for(dict(error), ManifestFile))
         raw_defaults = data.get("defaults")
-        defaults = (
-            {k: v for k, v in raw_defaults.items() if k not in bad_defaults} if isinstance(raw_defaults, dict) else {}
-        )
+        defaults = raw_defaults if isinstance(raw_defaults, dict) else {}
         prune = data.get("prune")
-        if isinstance(prune, dict) and isinstance(prune.get("prefix"), str) and "prune" not in bad_defaults:
+        if isinstance(prune, dict) and isinstance(prune.get("prefix"), str):
             self.result.prune_prefix = (prune["prefix"], self.lines.get("$.prune.prefix", 0))
         tasks = data.get("tasks")
         if tasks is None:
@@ -243,6 +247,8 @@ class _FileChecker:
             for error in exc.errors(include_url=False):
                 loc = tuple(error["loc"])
                 line_path = self._task_line_path(index, raw, defaults, loc)
+                if self._reported_in_defaults(line_path):
+                    continue
                 message = message_for(dict(error), TaskSpec)
                 if line_path.startswith("$.defaults"):
                     message += " (value from defaults)"

@@ -263,16 +263,18 @@ def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # A line that sets a password-like key to something other than a secret reference: its value is never shown.
-_SECRET_LINE = re.compile(r"^(?P<key>[^:#]*(?:pass|pwd|secret|token|credential)[^:]*:\s*)(?P<value>.*)$", re.IGNORECASE)
-_REFERENCE_VALUE = re.compile(r"""^["']?\$\{secret:[^}]*\}["']?\s*(#.*)?$|^["']?\{\{\s*secret\(.*$|^$""")
+_SECRET_LINE = re.compile(
+    r"""(?P<key>[\w-]*(?:pass|pwd|secret|token|credential)[\w-]*["']?\s*:\s*)(?P<value>.*)$""", re.IGNORECASE
+)
+_REFERENCE_VALUE = re.compile(r"""^["']?(\$\{secret:[^}]*\}|\{\{\s*secret\([^)]*\)\s*\}\})["']?[\s,}\]]*(#.*)?$|^$""")
 
 
 def redact_line(line: str) -> str:
     """`password: hunter2` -> `password: <redacted>`; secret references and template calls are kept."""
-    match = _SECRET_LINE.match(line)
+    match = _SECRET_LINE.search(line)
     if match is None or _REFERENCE_VALUE.match(match.group("value").strip()):
         return line
-    return match.group("key") + "<redacted>"
+    return line[: match.start("value")] + "<redacted>"
 
 
 def excerpt(text: str, line: int | None, *, context: int = 2) -> str | None:
