@@ -76,6 +76,8 @@ def verify(
         expected = signing.signature(credential.secret_key, prefix, canonical)
     if not hmac.compare_digest(expected.encode(), sig.encode()):
         raise ApiFailure(
-            400, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided"
+            400,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided",
         )
     return access_key

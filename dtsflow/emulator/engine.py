@@ -179,7 +179,9 @@ class Engine:
     def list_tasks(self, body: Mapping[str, Any]) -> dict[str, Any]:
         kind = _text(body, "type")
         wanted_status = body.get("status") or ""
-        statuses = set(wanted_status) if isinstance(wanted_status, list) else {s for s in str(wanted_status).split(",") if s}
+        statuses = (
+            set(wanted_status) if isinstance(wanted_status, list) else {s for s in str(wanted_status).split(",") if s}
+        )
         marker = _text(body, "marker")
         max_keys = _int(body, "maxKeys", DEFAULT_MAX_KEYS)
         max_keys = DEFAULT_MAX_KEYS if max_keys <= 0 else min(max_keys, MAX_MAX_KEYS)
@@ -342,7 +344,12 @@ class Engine:
     # ---- actions on one task -------------------------------------------------------------------------------
 
     def _mutate(
-        self, dts_id: str, action: str, change: Callable[[dict[str, Any], str, float, sqlite3.Connection], Any], *, check: bool = True
+        self,
+        dts_id: str,
+        action: str,
+        change: Callable[[dict[str, Any], str, float, sqlite3.Connection], Any],
+        *,
+        check: bool = True,
     ) -> Any:
         """Run `change(doc, status, now, conn)` on the task inside one write transaction; save the doc it modifies."""
         with self.store.write() as conn:

@@ -104,7 +104,9 @@ class Faults:
         self.jitter_s = _number(spec.get("jitter_ms", 0), "jitter_ms") / 1000.0
         error_status = int(_number(spec.get("error_status", DEFAULT_ERROR_STATUS), "error_status"))
         error_code = str(spec.get("error_code", DEFAULT_ERROR_CODE))
-        self.error_rate = _rules(spec.get("error_rate"), "error_rate", status=error_status, code=error_code, scalar="rate")
+        self.error_rate = _rules(
+            spec.get("error_rate"), "error_rate", status=error_status, code=error_code, scalar="rate"
+        )
         self.fail_next = _rules(
             spec.get("fail_next"), "fail_next", status=DEFAULT_FAIL_STATUS, code=DEFAULT_FAIL_CODE, scalar="count"
         )

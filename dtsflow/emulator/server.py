@@ -218,7 +218,11 @@ class Handler(BaseHTTPRequestHandler):
             size = 0
             while True:
                 line = self.rfile.readline(1024)
-                length = int(line.split(b";")[0].strip() or b"0", 16)
+                try:
+                    length = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    self.close_connection = True
+                    raise ApiFailure(400, "InvalidHTTPRequest", "Malformed chunked request body") from None
                 if length == 0:
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass
@@ -259,7 +263,11 @@ class Handler(BaseHTTPRequestHandler):
             lines.append(f"{name}: {value}")
         if self.close_connection:
             lines.append("Connection: close")
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        try:
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        except OSError:  # the client went away; nothing left to tell it
+            self.close_connection = True
+            return
         if self.server.verbose:
             self.log_request(status)
 

@@ -97,7 +97,8 @@ class Api:
                 sig = sig[:-1] + ("0" if sig[-1] != "0" else "1")
             hdrs["Authorization"] = f"{prefix}/{listed}/{sig}"
         query = "&".join(
-            signing.uri_encode(k) if v is None else f"{signing.uri_encode(k)}={signing.uri_encode(v)}" for k, v in params
+            signing.uri_encode(k) if v is None else f"{signing.uri_encode(k)}={signing.uri_encode(v)}"
+            for k, v in params
         )
         target = signing.canonical_uri(path) + (f"?{query}" if query else "")
         conn = self._connection()
