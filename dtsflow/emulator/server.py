@@ -49,7 +49,18 @@ OPERATIONS = (
 _LITERALS = {("POST", "list"): "list", ("POST", "listWithPage"): "listWithPage", ("POST", "schema"): "schema"}
 _ACTIONS = {"start": "start", "pause": "pause", "shutdown": "shutdown", "config": "config"}
 _ADMIN_BODY_BYTES = 64 << 20
-_LOOPBACK = ("127.", "::1", "::ffff:127.")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a client address is a loopback one (the only clients the admin endpoints answer)."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool((mapped or ip).is_loopback)
 
 
 def route(method: str, path: str, query_keys: set[str]) -> tuple[str, str] | tuple[None, str]:
@@ -395,7 +406,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- /_emulator ----------------------------------------------------------------------------------------
 
     def _admin(self, path: str, raw_query: str, request_id: str) -> None:
-        if not str(self.client_address[0]).startswith(_LOOPBACK):
+        if not is_loopback(str(self.client_address[0])):
             raise ApiFailure(403, "AccessDenied", "The admin endpoints answer loopback clients only")
         server = self.server
         body = self._json(self._read_body(_ADMIN_BODY_BYTES))
