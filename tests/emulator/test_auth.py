@@ -72,7 +72,11 @@ def test_unicode_and_reserved_characters_in_path_and_query(api: Api) -> None:
 
 def test_sts_security_token() -> None:
     with start_in_thread(
-        time_scale=0, access_key="sts-ak", secret_key="sts-sk", security_token="tok-123", extra_keys=[("ak2", "sk2", None)]
+        time_scale=0,
+        access_key="sts-ak",
+        secret_key="sts-sk",
+        security_token="tok-123",
+        extra_keys=[("ak2", "sk2", None)],
     ) as emu:
         good = Api(emu.url, "sts-ak", "sts-sk", security_token="tok-123")
         assert good.call("POST", "/v1/task/list", body={}).status == 200

@@ -65,7 +65,11 @@ def test_list_with_page(instant: RunningEmulator, api: Api) -> None:
     filtered = api.call(
         "POST",
         "/v1/task/listWithPage",
-        body={"types": ["migration"], "filters": [{"keywordType": "taskName", "keyword": "p-2"}], "orderBy": "taskName"},
+        body={
+            "types": ["migration"],
+            "filters": [{"keywordType": "taskName", "keyword": "p-2"}],
+            "orderBy": "taskName",
+        },
     ).body
     assert filtered["totalCount"] == 6 and filtered["order"] == "desc"
 
