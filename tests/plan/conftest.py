@@ -12,6 +12,7 @@ import pytest
 def emulator() -> Iterator[Any]:
     pytest.importorskip("dtsflow.emulator.server", reason="the emulator is not on this branch yet")
     pytest.importorskip("dtsflow.loader", reason="the loader is not on this branch yet")
+    pytest.importorskip("dtsflow.connect", reason="the client is not on this branch yet")
     from dtsflow.emulator import start_in_thread
 
     with start_in_thread(time_scale=0.01) as running:
