@@ -180,3 +180,54 @@ def test_planning_2500_tasks_costs_three_list_requests(tmp_path: Path, admin: An
     counts = stats(admin)["requests"]
     assert counts.get("list", 0) + counts.get("listWithPage", 0) <= 3
     assert counts.get("get", 0) == 0 and stats(admin)["total"] <= 3
+
+
+def test_replace_needs_allow_replace_and_reconfigure_names_must_exist(
+    tmp_path: Path, admin: Any, api_env: dict[str, str]
+) -> None:
+    seed(
+        admin,
+        (spec("orders-a", dst={"instanceType": "public", "dbType": "mysql", "region": "bj", "host": "h"}), "running"),
+    )
+    path = write_manifest(tmp_path, "{name: orders-a}")
+    refused = plan(str(path), env=api_env, cwd=tmp_path)
+    assert refused.returncode == 1 and "--allow-replace" in refused.stdout
+    allowed = plan(str(path), "--allow-replace", "--detailed-exitcode", env=api_env, cwd=tmp_path)
+    assert allowed.returncode == 2 and "-/+ orders-a" in allowed.stdout
+    unknown = plan(str(path), "--reconfigure", "nosuch", env=api_env, cwd=tmp_path)
+    assert unknown.returncode == 1 and "nosuch" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_colours_on_a_terminal_only_without_no_color(tmp_path: Path, admin: Any, api_env: dict[str, str]) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = write_manifest(tmp_path, "{name: orders-a}")
+
+    def on_terminal(extra: dict[str, str]) -> str:
+        leader, follower = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR" and not k.startswith(("BCE_", "DTSFLOW_"))}
+        env |= {"PYTHONPATH": str(REPO), "ORDERS_DB_PASSWORD": CANARY, **api_env, **extra}
+        proc = subprocess.run(
+            [sys.executable, "-m", "dtsflow", "plan", str(path)], stdout=follower, stderr=subprocess.PIPE, env=env,
+            cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        assert proc.returncode == 0, proc.stderr
+        return b"".join(chunks).decode()
+
+    assert "\x1b[32m+ orders-a" in on_terminal({})
+    assert "\x1b[" not in on_terminal({"NO_COLOR": "1"})
+    assert "\x1b[" not in plan(str(path), env=api_env, cwd=tmp_path).stdout  # not a terminal
