@@ -28,6 +28,8 @@ from dtsflow.transitions import (
 )
 
 K = StepKind
+CONFIG_STATUSES = frozenset(STEP_RULES[K.CONFIG].expect)
+FINAL_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.ABANDONED})
 
 
 class Manifests(Protocol):
@@ -112,87 +114,98 @@ def _route_error(name: str, status: str | None, desired: DesiredState, cell: Rou
     return f"cannot plan {name} from {status or 'absent'} to {desired}: {cell.error}"
 
 
+def _plan_delete(spec: TaskSpec, status: str) -> _Draft:
+    cell = route(status, DesiredState.ABSENT)
+    draft = _Draft(Action.DELETE, f"state is absent; the task is {status}", list(cell.steps))
+    if not cell.possible:
+        draft.error = _route_error(spec.name, status, DesiredState.ABSENT, cell)
+    return draft
+
+
+def _plan_replace(spec: TaskSpec, status: str, diffs: list[FieldDiff], *, allow_replace: bool) -> _Draft:
+    """Shutdown (if needed), delete, then the steps of a new task."""
+    fields = ", ".join(d.path for d in diffs)
+    down = route(status, DesiredState.ABSENT)
+    up = route(None, spec.state, full_only=_full_only(spec))
+    draft = _Draft(Action.REPLACE, f"{fields} cannot change in place", [*down.steps, *up.steps], diffs)
+    if not down.possible:
+        draft.error = _route_error(spec.name, status, DesiredState.ABSENT, down)
+    elif not up.possible:
+        draft.error = _route_error(spec.name, None, spec.state, up)
+    elif not allow_replace:
+        draft.error = f"{spec.name} must be replaced ({fields} cannot change in place); run again with --allow-replace"
+    return draft
+
+
+def _plan_reconfigure(spec: TaskSpec, status: str, cfg: ConfigDiff) -> _Draft:
+    """Config (after a pause for a replicating task), then the steps from `ready` to the desired state."""
+    desired = spec.state
+    started = status in STARTED_STATUSES
+    reason = "config differs" if cfg.reconfigure else "--reconfigure re-sends the config"
+    draft = _Draft(Action.RECONFIGURE, reason, diff=list(cfg.reconfigure), started=started)
+    if status in TRANSIENT_STATUSES:
+        draft.error = _route_error(spec.name, status, desired, route(status, desired))
+        return draft
+    if status not in CONFIG_STATUSES and status not in RUNNING_STATUSES:
+        draft.error = f"cannot reconfigure {spec.name}: config is not allowed while the task is {status}"
+        return draft
+    prefix = [K.PAUSE] if status in RUNNING_STATUSES else []
+    # The API leaves a configured task `ready`; go on from there (a started task still cannot go back to ready).
+    after = route(TaskStatus.READY, desired, full_only=_full_only(spec))
+    if started and desired in (DesiredState.READY, DesiredState.PRECHECKED):
+        after = route(status, desired)
+    if not after.possible:
+        draft.error = _route_error(spec.name, status, desired, after)
+        return draft
+    draft.kinds = [*prefix, K.CONFIG, *after.steps]
+    if started:
+        draft.reason += "; the task has started, so replication stops while it is reconfigured"
+    if cfg.resize is not None:
+        draft.diff.append(cfg.resize)
+        draft.error = _place_resize(draft.kinds, status)
+    return draft
+
+
+def _plan_status(spec: TaskSpec, status: str, cfg: ConfigDiff, ignored: list[FieldDiff]) -> _Draft:
+    """Same config (or differences that are not acted on): the route of the table, plus a resize if needed."""
+    desired = spec.state
+    cell = route(status, desired, full_only=_full_only(spec))
+    kinds = list(cell.steps)
+    if ignored:
+        reason = f"the config differs, but a task that is {status} (desired {desired}) is not reconfigured"
+        draft = _Draft(Action.TRANSITION if kinds else Action.NOOP, reason, kinds, ignored)
+    elif cfg.resize is not None and cell.possible:
+        draft = _Draft(Action.RESIZE, "standard differs", kinds, [cfg.resize])
+        draft.error = _place_resize(draft.kinds, status)
+        return draft
+    elif kinds or not cell.possible:
+        draft = _Draft(Action.TRANSITION, f"{status} -> {desired}", kinds)
+    else:
+        draft = _Draft(Action.NOOP, f"{status}, as desired ({desired})")
+    if not cell.possible:
+        draft.error = _route_error(spec.name, status, desired, cell)
+    return draft
+
+
 def _plan_existing(
     spec: TaskSpec, task: LiveTask, cfg: ConfigDiff, *, allow_replace: bool, force_config: bool
 ) -> _Draft:
     status = task.status
-    desired = spec.state
-    started = status in STARTED_STATUSES
-    if desired is DesiredState.ABSENT:
-        cell = route(status, desired)
-        draft = _Draft(Action.DELETE, f"state is absent; the task is {status}", list(cell.steps))
-        if not cell.possible:
-            draft.error = _route_error(spec.name, status, desired, cell)
-        return draft
+    if spec.state is DesiredState.ABSENT:
+        return _plan_delete(spec, status)
     ignored: list[FieldDiff] = []
-    if desired is DesiredState.SHUTDOWN or status in FINAL_STATUSES:
+    if spec.state is DesiredState.SHUTDOWN or status in FINAL_STATUSES:
         # Config cannot reach a finished task, and there is no point in changing one that is being shut down:
         # show the differences, act only on the status (a replacement of a finished task stays possible).
+        keep_replace = cfg.replace if spec.state is not DesiredState.SHUTDOWN else []
         ignored = [*cfg.reconfigure, *([cfg.resize] if cfg.resize else [])]
-        keep_replace = cfg.replace if desired is not DesiredState.SHUTDOWN else []
         ignored += [d for d in cfg.replace if d not in keep_replace]
         cfg = ConfigDiff(replace=keep_replace)
     if cfg.replace:
-        fields = ", ".join(d.path for d in cfg.replace)
-        down = route(status, DesiredState.ABSENT)
-        up = route(None, desired, full_only=_full_only(spec))
-        draft = _Draft(Action.REPLACE, f"{fields} cannot change in place", [*down.steps, *up.steps], cfg.replace)
-        if not down.possible:
-            draft.error = _route_error(spec.name, status, DesiredState.ABSENT, down)
-        elif not up.possible:
-            draft.error = _route_error(spec.name, None, desired, up)
-        elif not allow_replace:
-            draft.error = (
-                f"{spec.name} must be replaced ({fields} cannot change in place); run again with --allow-replace"
-            )
-        return draft
+        return _plan_replace(spec, status, cfg.replace, allow_replace=allow_replace)
     if cfg.reconfigure or force_config:
-        reason = "config differs" if cfg.reconfigure else "--reconfigure re-sends the config"
-        draft = _Draft(Action.RECONFIGURE, reason, diff=list(cfg.reconfigure), started=started)
-        if status in TRANSIENT_STATUSES:
-            draft.error = _route_error(spec.name, status, desired, route(status, desired))
-            return draft
-        prefix: list[StepKind] = []
-        if status in RUNNING_STATUSES:
-            prefix = [K.PAUSE]
-        elif status not in CONFIG_STATUSES:
-            draft.error = f"cannot reconfigure {spec.name}: config is not allowed while the task is {status}"
-            return draft
-        # The API leaves a configured task `ready`; go on from there.
-        after = route(TaskStatus.READY, desired, full_only=_full_only(spec))
-        if started and desired in (DesiredState.READY, DesiredState.PRECHECKED):
-            after = route(status, desired)
-        if not after.possible:
-            draft.error = _route_error(spec.name, status, desired, after)
-            return draft
-        draft.kinds = [*prefix, K.CONFIG, *after.steps]
-        if started:
-            draft.reason += "; the task has started, so replication stops while it is reconfigured"
-        if cfg.resize is not None:
-            draft.diff.append(cfg.resize)
-            draft.error = _place_resize(draft.kinds, status)
-        return draft
-    cell = route(status, desired, full_only=_full_only(spec))
-    kinds = list(cell.steps)
-    if ignored:
-        note = f"the config differs, but a task that is {status} (desired {desired}) is not reconfigured"
-        draft = _Draft(Action.TRANSITION if kinds else Action.NOOP, note, kinds, ignored)
-        if not cell.possible:
-            draft.error = _route_error(spec.name, status, desired, cell)
-        return draft
-    if not cell.possible:
-        return _Draft(Action.TRANSITION, f"{status} -> {desired}", error=_route_error(spec.name, status, desired, cell))
-    if cfg.resize is not None:
-        draft = _Draft(Action.RESIZE, "standard differs", kinds, [cfg.resize])
-        draft.error = _place_resize(draft.kinds, status)
-        return draft
-    if kinds:
-        return _Draft(Action.TRANSITION, f"{status} -> {desired}", kinds)
-    return _Draft(Action.NOOP, f"{status}, as desired ({desired})")
-
-
-CONFIG_STATUSES = frozenset(STEP_RULES[K.CONFIG].expect)
-FINAL_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.ABANDONED})
+        return _plan_reconfigure(spec, status, cfg)
+    return _plan_status(spec, status, cfg, ignored)
 
 
 def _plan_task(spec: TaskSpec, live: Live, *, allow_replace: bool, force_config: bool) -> Change:
