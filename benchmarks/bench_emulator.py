@@ -211,8 +211,10 @@ def main() -> int:
             ("baseline naive stdlib, fixed body", naive_port, fixed(naive_port)),
             ("baseline tuned stdlib, fixed body", tuned_port, fixed(tuned_port)),
         ]
-        print(f"{args.clients} concurrent keep-alive clients, {args.seconds:g} s each, {args.tasks} tasks, "
-              f"{os.cpu_count()} CPUs (load generator and servers share them)")
+        print(
+            f"{args.clients} concurrent keep-alive clients, {args.seconds:g} s each, {args.tasks} tasks, "
+            f"{os.cpu_count()} CPUs (load generator and servers share them)"
+        )
         print(f"{'workload':44} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
         results: dict[str, dict[str, float]] = {}
         for name, port, make in runs:

@@ -9,9 +9,9 @@ full-only task, or a run failure). Everything shown is derived from these and th
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 

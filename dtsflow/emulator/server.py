@@ -7,6 +7,8 @@ response waits on Nagle + delayed ACK (about 40 ms a request otherwise; see anch
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -171,8 +173,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def set_faults(self, spec: dict[str, Any] | None) -> None:
         faults = Faults(spec)
         self.faults = faults
-        self.engine._dedupe_tokens = lambda: faults.dedupe_tokens
-        self.engine._token_ttl_s = lambda: faults.token_ttl_s
+        self.engine.configure_tokens(dedupe=faults.dedupe_tokens, ttl_s=faults.token_ttl_s)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -348,6 +349,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         headers = {k.lower(): v for k, v in self.headers.items()}
         verify(server.keys, self.command, path, params, headers, time.time() + faults.clock_skew_s)
+        digest = headers.get("content-md5")
+        if digest and digest.strip() != base64.b64encode(hashlib.md5(body_raw).digest()).decode():
+            raise ApiFailure(400, "BadDigest", "The Content-MD5 you specified did not match what we received")
         if op is None:
             if dts_id == "method":
                 raise ApiFailure(405, "MethodNotAllowed", f"{self.command} is not allowed on {path}")
