@@ -196,6 +196,10 @@ class EmulatorServer(ThreadingHTTPServer):
                 pass
 
 
+class EmulatorServer6(EmulatorServer):
+    address_family = socket.AF_INET6
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -521,13 +525,13 @@ def make_server(
     for ak, sk, token in extra_keys or []:
         keys.add(ak, sk, token)
     parent = os.path.dirname(os.path.abspath(state_path))
-    os.makedirs(parent, exist_ok=True)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
     store = Store(state_path)
     engine = Engine(store, time_scale=time_scale, durations=durations)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    EmulatorServer.address_family = family
+    server_class = EmulatorServer6 if ":" in host else EmulatorServer
     try:
-        server = EmulatorServer((host, port), engine, keys, fault_state, verbose)
+        server = server_class((host, port), engine, keys, fault_state, verbose)
     except OSError:
         store.close()
         raise
