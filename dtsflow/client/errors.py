@@ -29,7 +29,12 @@ def _reason(status: int) -> str:
 
 
 def code_for_status(status: int) -> str:
-    return _CODES_BY_STATUS.get(status) or _reason(status).replace(" ", "").replace("-", "")
+    if status in _CODES_BY_STATUS:
+        return _CODES_BY_STATUS[status]
+    try:
+        return http.HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
+    except ValueError:
+        return f"HTTP{status}"
 
 
 def _printable(text: str) -> str:
