@@ -185,6 +185,9 @@ class HttpDtsClient:
             "%s %s %s -> %d %s (requestId %s)", operation, method, path, error.status, error.code, error.request_id
         )
         retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
+        precise = response.headers.get("x-retry-after-ms", "")  # the emulator's millisecond hint, if any
+        if retry_after is not None and precise.isdigit():
+            retry_after = min(retry_after, int(precise) / 1000.0)
         return error, retry_after, False, None
 
     # ---- operations ------------------------------------------------------------------------------------------

@@ -171,7 +171,7 @@ def _random_request(rng: random.Random) -> tuple[httpx.Request, list[tuple[str, 
         headers[f"x-bce-meta-h{i}"] = value
     method = rng.choice(["GET", "POST", "PUT", "DELETE"])
     body = _rand_text(rng, 1, 40).encode() if method in ("POST", "PUT") and rng.random() < 0.7 else None
-    request = httpx.Request(method, url, headers={k: v.encode() for k, v in headers.items()}, content=body)
+    request = httpx.Request(method, url, headers={k.encode(): v.encode() for k, v in headers.items()}, content=body)
     return request, list(params.items()), headers
 
 
