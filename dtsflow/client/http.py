@@ -17,9 +17,10 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from dtsflow import __version__
 from dtsflow.client.auth import BceAuth
@@ -50,7 +51,17 @@ DEFAULT_MAX_ATTEMPTS = 4  # 1 try + 3 retries, as both Baidu SDKs
 DEFAULT_MAX_IN_FLIGHT = 32
 MAX_PAGES = 100_000  # a bound on list pagination, against a server that never stops saying "more"
 
+_Model = TypeVar("_Model", bound=BaseModel)
 Query = Sequence[tuple[str, str | None]]  # None: a bare key (`?skipPrecheck`), as the Go SDK sends it
+
+
+def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
+    """A response model, or `ApiError(200, "MalformedResponse")` naming the fields (never values) that did not fit."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '$'}: {err['msg']}" for err in exc.errors()[:5])
+        raise ApiError(200, "MalformedResponse", f"unexpected answer: {where}", operation=operation) from None
 
 
 def _query_string(query: Query) -> str:
@@ -201,7 +212,7 @@ class HttpDtsClient:
     def list_page(self, *, marker: str = "", page_size: int = 1000, status: str | None = None) -> ListTasksResponse:
         """One page of `POST /v1/task/list`."""
         request = ListTasksRequest(status=status, marker=marker or None, max_keys=min(max(page_size, 1), 1000))
-        return ListTasksResponse.model_validate(self.call("list", "POST", "/v1/task/list", body=request.body()))
+        return _parse(ListTasksResponse, self.call("list", "POST", "/v1/task/list", body=request.body()), "list")
 
     def list_tasks(self, *, status: str | None = None, page_size: int = 1000) -> list[LiveTask]:
         tasks: list[LiveTask] = []
@@ -226,14 +237,16 @@ class HttpDtsClient:
         raise ApiError(200, "MalformedResponse", f"list did not end after {MAX_PAGES} pages", operation="list")
 
     def get_task(self, dts_id: str) -> LiveTask:
-        return LiveTask.model_validate(self.call("get", "GET", self._task_path(dts_id)) or {})
+        return _parse(LiveTask, self.call("get", "GET", self._task_path(dts_id)), "get")
 
     def create_task(self, body: dict[str, Any], *, client_token: str) -> str:
         check_request(CreateTaskRequest, body, "create")
         if not client_token or len(client_token) > 64 or not client_token.isascii():
             raise ValueError("client_token must be 1-64 ASCII characters")
-        answer = CreateTaskResponse.model_validate(
-            self.call("create", "POST", "/v1/task", query=[("clientToken", client_token)], body=body)
+        answer = _parse(
+            CreateTaskResponse,
+            self.call("create", "POST", "/v1/task", query=[("clientToken", client_token)], body=body),
+            "create",
         )
         ids = [t.dts_id for t in answer.dts_tasks if t.dts_id]
         if not ids:
@@ -245,7 +258,7 @@ class HttpDtsClient:
         self.call("config", "POST", self._task_path(dts_id, "/config"), body=body)
 
     def _action(self, operation: str, method: str, path: str, query: Query = ()) -> None:
-        answer = SuccessResponse.model_validate(self.call(operation, method, path, query=query))
+        answer = _parse(SuccessResponse, self.call(operation, method, path, query=query), operation)
         if answer.success is False:
             reason = answer.message or (answer.result if isinstance(answer.result, str) else "") or "no reason given"
             raise ApiError(200, f"{operation[0].upper()}{operation[1:]}Failed", str(reason), operation=operation)
@@ -254,8 +267,8 @@ class HttpDtsClient:
         self._action("precheck", "POST", self._task_path(dts_id, "/precheck"))
 
     def get_precheck(self, dts_id: str) -> list[PrecheckItem]:
-        answer = GetPrecheckResponse.model_validate(
-            self.call("getPrecheck", "GET", self._task_path(dts_id, "/precheck"))
+        answer = _parse(
+            GetPrecheckResponse, self.call("getPrecheck", "GET", self._task_path(dts_id, "/precheck")), "getPrecheck"
         )
         return answer.result
 
@@ -283,7 +296,7 @@ class HttpDtsClient:
         if client_token:
             query.append(("clientToken", client_token))
         body = ResizeRequest(standard=standard).body()
-        answer = ResizeResponse.model_validate(
-            self.call("resize", "PUT", self._task_path(dts_id), query=query, body=body)
+        answer = _parse(
+            ResizeResponse, self.call("resize", "PUT", self._task_path(dts_id), query=query, body=body), "resize"
         )
         return answer.order_id

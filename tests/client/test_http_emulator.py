@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import stat
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -329,3 +331,28 @@ def test_200_mixed_operations_under_faults_reach_the_expected_state(emulator: An
         assert task.task_name == (f"fault-{i:02d}-r" if i % 2 else f"fault-{i:02d}")
         assert task.status == ("running" if i % 3 else "checkPass"), (i, task.status)
     assert DB_PASSWORD not in json.dumps(dumped)
+
+
+def test_canary_secret_key_never_leaks_against_the_emulator(caplog: pytest.LogCaptureFixture) -> None:
+    canary = "CANARY-emulator-secret-3f9a"
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    with start_in_thread(time_scale=TIME_SCALE, secret_key=canary, faults={"fail_next": {"get": 2}}) as emu:
+        with HttpDtsClient(emu.url, Credentials(emu.access_key, canary), sleep=lambda s: None, trust_env=False) as c:
+            s = spec("canary")
+            dts_id = c.create_task(create_body(s), client_token=client_token_for(s))
+            c.config_task(dts_id, config_body(s, resolve))
+            texts.append(repr(c.get_task(dts_id)))  # two injected 500s, then success
+            for call in (lambda: c.start(dts_id), lambda: c.get_task("dtsmnope")):
+                with pytest.raises(ApiError) as info:
+                    call()
+                texts += [str(info.value), repr(info.value), "".join(traceback.format_exception(info.value))]
+            texts += [repr(c), repr(vars(c))]
+        wrong = HttpDtsClient(emu.url, Credentials(emu.access_key, canary + "x"), trust_env=False)
+        with wrong, pytest.raises(ApiError) as info:
+            wrong.list_tasks()
+        texts += [str(info.value), "".join(traceback.format_exception(info.value))]
+    assert any(r.name.startswith("httpx") for r in caplog.records)
+    texts += [r.getMessage() for r in caplog.records] + [caplog.text]
+    for text in texts:
+        assert canary not in text and DB_PASSWORD not in text

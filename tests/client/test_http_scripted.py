@@ -214,3 +214,41 @@ def test_pagination_follows_next_marker_and_refuses_a_stuck_marker() -> None:
         {"type": "migration", "status": "running", "marker": "m1", "maxKeys": 2},
         {"type": "migration", "status": "running", "marker": "m2", "maxKeys": 2},
     ]
+
+
+def test_malformed_success_answers_are_clear_errors_and_not_retried() -> None:
+    slept: list[float] = []
+    server = ScriptedServer(
+        [
+            ok({"taskName": "no id", "dbPass": "CANARY-pw"}),
+            Answer(200, b"<html>ok</html>"),
+            ok({"dtsTasks": []}),
+            ok({"task": [{"dtsId": "a", "dataType": 7}]}),
+        ]
+    )
+    with server.running(), client_for(server.url, slept) as client:
+        with pytest.raises(ApiError, match="MalformedResponse: unexpected answer: dtsId") as info:
+            client.get_task("dtsm1")
+        assert "CANARY-pw" not in str(info.value)
+        with pytest.raises(ApiError, match="MalformedResponse: the answer is not JSON"):
+            client.get_task("dtsm1")
+        with pytest.raises(ApiError, match="create answered without a dtsId"):
+            client.create_task(
+                {
+                    "productType": "postpay",
+                    "type": "migration",
+                    "standard": "large",
+                    "sourceInstanceType": "public",
+                    "targetInstanceType": "public",
+                    "crossRegionTag": 0,
+                    "directionType": "single",
+                    "orderInfo": {
+                        "src": {"instanceType": "public", "dbType": "mysql"},
+                        "dst": {"instanceType": "public", "dbType": "kafka"},
+                    },
+                },
+                client_token="t",
+            )
+        with pytest.raises(ApiError, match=r"task\.0\.dataType"):
+            client.list_tasks()
+    assert len(server.seen) == 4 and slept == []
