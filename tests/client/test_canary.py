@@ -90,3 +90,46 @@ def test_canary_never_leaks_with_a_debug_traceback(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "AccessDenied" in out.stderr and "Traceback" in out.stderr and "DEBUG" in out.stderr
     assert CANARY not in out.stdout + out.stderr
+
+
+MANIFEST = """\
+version: 1
+tasks:
+  - name: canary-task
+    state: running
+    standard: large
+    src: {instanceType: public, dbType: mysql, region: bj, host: 10.0.0.1, port: 3306, user: u,
+          password: "{{ secret('CANARY_DB_PW') }}"}
+    dst: {instanceType: public, dbType: kafka, region: bj, host: k, port: 9092}
+    dataType: [schema, base]
+    objects: [{type: table, src: shop.orders}]
+"""
+
+
+@pytest.mark.parametrize("command", ["plan", "status"])
+def test_canary_never_leaks_through_the_cli_with_debug(tmp_path: Path, command: str) -> None:
+    import importlib.util
+
+    if (
+        importlib.util.find_spec(f"dtsflow.commands.{command}") is None
+        or importlib.util.find_spec("dtsflow.loader") is None
+    ):
+        pytest.skip(f"`dtsflow {command}` is not on this branch yet")
+    from tests.helpers import run_cli
+
+    manifest = tmp_path / "tasks.yaml"
+    manifest.write_text(MANIFEST)
+    server = ScriptedServer([], default=Answer(403, b'{"code":"AccessDenied","message":"denied","requestId":"r-1"}'))
+    env = {
+        "BCE_ACCESS_KEY_ID": "AK-cli",
+        "BCE_SECRET_ACCESS_KEY": CANARY,
+        "BCE_SECURITY_TOKEN": TOKEN_CANARY,
+        "CANARY_DB_PW": "CANARY-db-pw-cli",
+    }
+    with server.running():
+        out = run_cli("--debug", command, str(manifest), "--endpoint", server.url, cwd=tmp_path, env=env, timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert "AccessDenied" in out.stderr and "r-1" in out.stderr
+    assert server.seen, "the command never reached the server"
+    for secret in (CANARY, TOKEN_CANARY, "CANARY-db-pw-cli"):
+        assert secret not in out.stdout + out.stderr
