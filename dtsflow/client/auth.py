@@ -54,8 +54,10 @@ class BceAuth(httpx.Auth):
         clock: Callable[[], float] = time.time,
         request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         expiration: int = signing.DEFAULT_EXPIRATION_SECONDS,
+        default_content_type: str | None = CONTENT_TYPE,
     ) -> None:
         self._credentials = credentials
+        self._default_content_type = default_content_type
         self._clock = clock
         self._request_id = request_id
         self._expiration = expiration
@@ -69,7 +71,8 @@ class BceAuth(httpx.Auth):
         timestamp = signing.format_timestamp(self._clock())
         headers["x-bce-date"] = timestamp
         headers[REQUEST_ID_HEADER] = self._request_id()
-        headers.setdefault("content-type", CONTENT_TYPE)
+        if self._default_content_type and "content-type" not in headers:
+            headers["content-type"] = self._default_content_type
         body = request.content
         if body:
             headers["content-length"] = str(len(body))

@@ -143,19 +143,24 @@ class ClientStats:
 
 
 class RateLimiter:
-    """A token bucket of `rate` requests per second (burst of `max(1, rate)`), shared by all threads."""
+    """A token bucket of `rate` requests per second shared by all threads.
+
+    The default burst is 1: requests are spaced evenly, so no window of any length sees more than the rate
+    (a server cap with a small burst is never tripped by a client-side burst).
+    """
 
     def __init__(
         self,
         rate: float,
         *,
+        burst: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
-        self.burst = max(1.0, rate)
+        self.burst = float(burst)
         self._tokens = self.burst
         self._clock = clock
         self._sleep = sleep

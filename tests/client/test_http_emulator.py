@@ -356,3 +356,41 @@ def test_canary_secret_key_never_leaks_against_the_emulator(caplog: pytest.LogCa
     texts += [r.getMessage() for r in caplog.records] + [caplog.text]
     for text in texts:
         assert canary not in text and DB_PASSWORD not in text
+
+
+def test_sts_credentials_against_the_emulator() -> None:
+    with start_in_thread(time_scale=TIME_SCALE, security_token="sts-token-1") as emu:
+        good = HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key, "sts-token-1"), trust_env=False)
+        with good:
+            assert good.list_tasks() == []
+        for token in (None, "sts-token-2"):
+            bad = HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key, token), trust_env=False)
+            with bad, pytest.raises(ApiError) as info:
+                bad.list_tasks()
+            assert 400 <= info.value.status < 500 and bad.stats.requests["list"] == 1
+
+
+def test_client_side_rate_limit_keeps_under_the_server_cap(emulator: Any, admin: Admin) -> None:
+    admin.faults({"rate_limit_rps": 40, "rate_limit_burst": 10})
+    with make_client(emulator, max_attempts=1) as unlimited:
+        rejected = 0
+        for _ in range(30):
+            try:
+                unlimited.list_tasks()
+            except ApiError as exc:
+                assert exc.status == 429
+                rejected += 1
+    assert rejected > 0  # without a client-side limit the cap is hit
+    time.sleep(0.3)  # let the server's bucket refill
+    admin.http.post("/_emulator/stats/reset")
+    with HttpDtsClient(
+        emulator.url,
+        Credentials(emulator.access_key, emulator.secret_key),
+        trust_env=False,
+        max_attempts=1,
+        rate_limit=35,
+    ) as limited:
+        for _ in range(30):
+            limited.list_tasks()  # would raise on a 429
+    stats = admin.stats()
+    assert stats["requests"]["list"] == 30 and stats["faults"].get("rate_limited", 0) == 0

@@ -149,11 +149,17 @@ class FakeClock:
 
 def test_rate_limiter_spaces_requests() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(2.0, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(2.0, burst=2, clock=clock, sleep=clock.sleep)
     waits = [limiter.acquire() for _ in range(6)]
     assert waits[:2] == [0.0, 0.0]  # the burst of 2
     assert waits[2:] == pytest.approx([0.5, 0.5, 0.5, 0.5])
     assert clock.now == pytest.approx(102.0)  # 6 requests at 2/s with a burst of 2: 2 s
+
+
+def test_rate_limiter_default_spaces_evenly() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(4.0, clock=clock, sleep=clock.sleep)
+    assert [limiter.acquire() for _ in range(4)] == pytest.approx([0.0, 0.25, 0.25, 0.25])
 
 
 def test_rate_limiter_refills_while_idle() -> None:
