@@ -128,6 +128,11 @@ class Engine:
         self._token_ttl_s = token_ttl_s
         self.clock = clock
 
+    def configure_tokens(self, *, dedupe: bool, ttl_s: float) -> None:
+        """Switch `clientToken` de-duplication and set how long a token is remembered (a fault knob)."""
+        self._dedupe_tokens = lambda: dedupe
+        self._token_ttl_s = lambda: ttl_s
+
     def _seconds(self, emulated: float) -> float:
         return emulated * self.time_scale
 

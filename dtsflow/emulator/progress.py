@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -33,6 +34,7 @@ def load_seconds(run: Mapping[str, Any]) -> float:
     return float(run.get("schema") or 0.0) + float(run.get("base") or 0.0)
 
 
+@lru_cache(maxsize=65536)
 def _rows(dts_id: str, obj: str) -> int:
     """A stable, plausible row count for one migrated object."""
     digest = hashlib.sha256(f"{dts_id}/{obj}".encode()).digest()
@@ -40,7 +42,12 @@ def _rows(dts_id: str, obj: str) -> int:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(int(ts))
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _phase(fraction: float, started: bool) -> str:
@@ -100,7 +107,7 @@ def dynamic_info(doc: Mapping[str, Any], status: str, now: float) -> tuple[dict[
         load_done = ran >= schema_s + base_s and bool(run)
         if running and load_done:
             # a small, slowly varying replication lag, in emulated seconds
-            delay = int(hashlib.sha256(f"{dts_id}/{int(now / scale / 10)}".encode()).digest()[0] % 4)
+            delay = (_rows(dts_id, "lag") + int(now / scale / 10)) % 4
             sync = "running"
         elif load_done:
             paused_at = float(run.get("stoppedAt") or now)

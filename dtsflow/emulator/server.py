@@ -7,6 +7,8 @@ response waits on Nagle + delayed ACK (about 40 ms a request otherwise; see anch
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -171,8 +173,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def set_faults(self, spec: dict[str, Any] | None) -> None:
         faults = Faults(spec)
         self.faults = faults
-        self.engine._dedupe_tokens = lambda: faults.dedupe_tokens
-        self.engine._token_ttl_s = lambda: faults.token_ttl_s
+        self.engine.configure_tokens(dedupe=faults.dedupe_tokens, ttl_s=faults.token_ttl_s)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -193,6 +194,10 @@ class EmulatorServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class EmulatorServer6(EmulatorServer):
+    address_family = socket.AF_INET6
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -348,6 +353,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         headers = {k.lower(): v for k, v in self.headers.items()}
         verify(server.keys, self.command, path, params, headers, time.time() + faults.clock_skew_s)
+        digest = headers.get("content-md5")
+        if digest and digest.strip() != base64.b64encode(hashlib.md5(body_raw).digest()).decode():
+            raise ApiFailure(400, "BadDigest", "The Content-MD5 you specified did not match what we received")
         if op is None:
             if dts_id == "method":
                 raise ApiFailure(405, "MethodNotAllowed", f"{self.command} is not allowed on {path}")
@@ -517,13 +525,13 @@ def make_server(
     for ak, sk, token in extra_keys or []:
         keys.add(ak, sk, token)
     parent = os.path.dirname(os.path.abspath(state_path))
-    os.makedirs(parent, exist_ok=True)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
     store = Store(state_path)
     engine = Engine(store, time_scale=time_scale, durations=durations)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    EmulatorServer.address_family = family
+    server_class = EmulatorServer6 if ":" in host else EmulatorServer
     try:
-        server = EmulatorServer((host, port), engine, keys, fault_state, verbose)
+        server = server_class((host, port), engine, keys, fault_state, verbose)
     except OSError:
         store.close()
         raise

@@ -180,3 +180,45 @@ def test_admin_answers_loopback_clients_only() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("127.8.9.10") and is_loopback("::1")
     assert is_loopback("::ffff:127.0.0.1")
     assert not is_loopback("10.0.0.1") and not is_loopback("192.168.1.127") and not is_loopback("::ffff:10.0.0.1")
+
+
+def test_concurrent_actions_on_one_task_are_serialised(frozen: RunningEmulator) -> None:
+    """Twelve clients start the same task at once: exactly one wins, the others see it running."""
+    [dts_id] = frozen.seed([{"taskName": "race", "status": "checkPass", "dataType": ["increment"]}])
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(12)
+
+    def worker() -> None:
+        client = Api(frozen.url, frozen.access_key, frozen.secret_key)
+        barrier.wait(10)
+        got = client.action(dts_id, "start")
+        client.close()
+        with lock:
+            answers.append((got.status, got.code))
+
+    threads = [threading.Thread(target=worker) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(answers) == [(200, "")] + [(400, "InvalidInstanceStatus")] * 11
+
+
+def test_ipv6_loopback_when_available() -> None:
+    import socket
+
+    import pytest
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        emu = start_in_thread(host="::1", time_scale=0)
+    except OSError:
+        pytest.skip("IPv6 loopback not configured")
+    with emu:
+        assert emu.url.startswith("http://[::1]:")
+        api = Api(emu.url, emu.access_key, emu.secret_key)
+        api.host = "::1"
+        assert api.call("POST", "/v1/task/list", body={}).status == 200
+        api.close()

@@ -188,3 +188,13 @@ def test_chunked_request_bodies_are_read(instant: RunningEmulator) -> None:
     assert resp.status == 200, resp.read()
     assert json.loads(resp.read())["task"] == []
     conn.close()
+
+
+def test_a_body_that_does_not_match_its_signed_content_md5_is_refused(api: Api) -> None:
+    import base64
+    import hashlib
+
+    other = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
+    got = api.call("POST", "/v1/task/list", body={}, headers={"Content-MD5": other})
+    assert (got.status, got.code) == (400, "BadDigest")
+    assert api.call("POST", "/v1/task/list", body={"maxKeys": 5}).status == 200  # its own MD5 is fine
