@@ -10,9 +10,6 @@ import pytest
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Any]:
-    pytest.importorskip("dtsflow.emulator.server", reason="the emulator is not on this branch yet")
-    pytest.importorskip("dtsflow.loader", reason="the loader is not on this branch yet")
-    pytest.importorskip("dtsflow.connect", reason="the client is not on this branch yet")
     from dtsflow.emulator import start_in_thread
 
     with start_in_thread(time_scale=0.01) as running:

@@ -160,7 +160,7 @@ def test_saved_plan_json_and_canary(tmp_path: Path, admin: Any, api_env: dict[st
     assert CANARY not in result.stdout + result.stderr + saved
 
 
-def test_embedded_emulator_in_cwd(tmp_path: Path, emulator: Any) -> None:  # `emulator`: skip until it exists
+def test_embedded_emulator_in_cwd(tmp_path: Path) -> None:
     path = write_manifest(tmp_path, "{name: orders-a}")
     result = run_cli(
         "plan", "--emulator", str(path), "--detailed-exitcode", cwd=tmp_path, env={"ORDERS_DB_PASSWORD": CANARY}
