@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dtsflow.plan import Plan
+from dtsflow.plan import FORMAT_VERSION, Plan
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -22,7 +22,6 @@ def plan_schema() -> dict[str, Any]:
     schema = Plan.model_json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://dtsflow.dev/schemas/plan.schema.json",
-        **schema,
-        "title": "dtsflow plan",
+        "title": f"dtsflow plan v{FORMAT_VERSION}",
+        **{k: v for k, v in schema.items() if k != "title"},
     }
