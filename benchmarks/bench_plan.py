@@ -28,7 +28,6 @@ sys.path.insert(0, str(REPO))
 
 from dtsflow.client.http import HttpDtsClient  # noqa: E402
 from dtsflow.credentials import Credentials  # noqa: E402
-
 from dtsflow.emulator import start_in_thread  # noqa: E402
 from dtsflow.manifest import TaskSpec  # noqa: E402
 from dtsflow.wire import config_body  # noqa: E402
