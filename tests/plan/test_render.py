@@ -106,3 +106,17 @@ def test_secret_reference_in_json_but_never_a_value() -> None:
     text = render_plan(SCENARIOS["new_tasks"](), "text")
     assert "password (sensitive)" in text and "${secret:" not in text
     assert live(s, "running").src_connection.model_dump().get("db_pass") is None
+
+
+def test_orphans_and_would_prune_are_shown() -> None:
+    from dtsflow.planner import make_plan
+    from dtsflow.refresh import Live
+
+    orphan = live(None, "unConfig", dts_id="dtsmorphan1", createTime="2026-01-01T00:00:00Z")
+    stray = live(spec("orders-old"), "running", name="orders-old")
+    plan = make_plan(manifests(spec("orders-a"), prune=["orders-"]), Live.from_tasks([orphan, stray]))
+    text = render_plan(plan, "text")
+    assert "Possible orphans" in text and "dtsmorphan1 unConfig created 2026-01-01T00:00:00Z" in text
+    assert "Would be pruned with --prune: orders-old" in text
+    markdown = render_plan(plan, "markdown")
+    assert "`dtsmorphan1`" in markdown and "`orders-old`" in markdown
