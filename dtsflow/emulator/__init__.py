@@ -6,11 +6,12 @@ module (http.server, sqlite3) is imported only when an emulator is started, so t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing would cost every `dtsflow --help`
 if TYPE_CHECKING:
+    from typing import Any
+
     from dtsflow.emulator.server import RunningEmulator
 
 __all__ = ["DEV_ACCESS_KEY", "DEV_SECRET_KEY", "RunningEmulator", "start_in_thread"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from dtsflow.emulator import machine as m
 from dtsflow.emulator import precheck as checks
-from dtsflow.emulator.config import Durations
+from dtsflow.emulator.durations import Durations
 from dtsflow.emulator.failures import ApiFailure, bad_status, invalid, not_found
 from dtsflow.emulator.progress import dynamic_info, elapsed, load_seconds, new_run
 from dtsflow.emulator.store import Store, dumps

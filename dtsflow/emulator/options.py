@@ -4,7 +4,10 @@ translation into the `faults` dictionary that `start_in_thread(faults=...)` and 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
+if TYPE_CHECKING:
+    from typing import Any
 
 _OPS = "create, get, list, listWithPage, config, precheck, getPrecheck, skipPrecheck, start, pause, shutdown, delete, rename, resize, or * for all"
 

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from dtsflow.emulator.auth import KeyRing, verify
-from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES, Durations
+from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES
+from dtsflow.emulator.durations import Durations
 from dtsflow.emulator.engine import Engine
 from dtsflow.emulator.failures import ApiFailure
 from dtsflow.emulator.faults import Faults

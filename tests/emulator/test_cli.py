@@ -136,3 +136,17 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         done = run_cli("emulator", "--port", str(port), "--state", str(tmp_path / "s.db"), cwd=tmp_path, timeout=30)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_importing_the_package_and_its_options_loads_no_server_code() -> None:
+    """`dtsflow --help` imports `dtsflow.emulator.options`; that must not pull in the server or heavy modules."""
+    code = (
+        "import sys, dtsflow.emulator, dtsflow.emulator.options\n"
+        "heavy = ['http.server', 'sqlite3', 'dataclasses', 'typing', 'pydantic', 'httpx', 'json']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
