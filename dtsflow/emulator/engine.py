@@ -167,13 +167,13 @@ class Engine:
         return out
 
     def get(self, dts_id: str) -> dict[str, Any]:
-        doc = self.store.read(lambda c: Store.get(c, dts_id))
+        doc = self.store.read(lambda c: Store.get(c, dts_id, shared=True))
         if doc is None:
             raise not_found(dts_id)
         return self.view(doc, self.clock())
 
     def get_precheck(self, dts_id: str) -> dict[str, Any]:
-        doc = self.store.read(lambda c: Store.get(c, dts_id))
+        doc = self.store.read(lambda c: Store.get(c, dts_id, shared=True))
         if doc is None:
             raise not_found(dts_id)
         record = doc.get("_precheck")

@@ -130,6 +130,7 @@ class Stats:
         with self._lock:
             self.requests: dict[str, int] = {}
             self.statuses: dict[str, int] = {}
+            self.outcomes: dict[str, dict[str, int]] = {}
             self.faults: dict[str, int] = {}
             self.total = 0
 
@@ -138,9 +139,14 @@ class Stats:
             self.requests[op] = self.requests.get(op, 0) + 1
             self.total += 1
 
-    def status(self, code: int) -> None:
+    def outcome(self, op: str, outcome: int | str) -> None:
+        """An answer to a call of `op`: its HTTP status, or "dropped" when the connection was closed instead."""
+        key = str(outcome)
         with self._lock:
-            self.statuses[str(code)] = self.statuses.get(str(code), 0) + 1
+            if isinstance(outcome, int):
+                self.statuses[key] = self.statuses.get(key, 0) + 1
+            per_op = self.outcomes.setdefault(op, {})
+            per_op[key] = per_op.get(key, 0) + 1
 
     def fault(self, kind: str) -> None:
         with self._lock:
@@ -152,6 +158,7 @@ class Stats:
                 "requests": dict(self.requests),
                 "total": self.total,
                 "statuses": dict(self.statuses),
+                "outcomes": {op: dict(counts) for op, counts in self.outcomes.items()},
                 "faults": dict(self.faults),
             }
 
@@ -227,6 +234,18 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._dispatch()
 
+    def do_HEAD(self) -> None:
+        self._refuse_method()
+
+    def do_OPTIONS(self) -> None:
+        self._refuse_method()
+
+    def _refuse_method(self) -> None:
+        self._op = None
+        self._read_body(MAX_BODY_BYTES)
+        request_id = str(uuid.uuid4())
+        self._error(ApiFailure(405, "MethodNotAllowed", f"{self.command} is not supported"), request_id)
+
     # ---- plumbing ------------------------------------------------------------------------------------------
 
     def _read_body(self, limit: int) -> bytes:
@@ -281,7 +300,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         try:
-            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.wfile.write(head if self.command == "HEAD" else head + payload)
         except OSError:  # the client went away; nothing left to tell it
             self.close_connection = True
             return
@@ -289,7 +309,8 @@ class Handler(BaseHTTPRequestHandler):
             self.log_request(status)
 
     def _error(self, failure: ApiFailure, request_id: str) -> None:
-        self.server.stats.status(failure.status)
+        if self._op is not None:
+            self.server.stats.outcome(self._op, failure.status)
         body = {"requestId": request_id, "code": failure.code, "message": failure.message}
         self._send(failure.status, body, request_id, failure.headers)
 
@@ -301,7 +322,10 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    _op: str | None = None  # the /v1 operation being answered (None for admin requests), for the stats
+
     def _dispatch(self) -> None:
+        self._op = None
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
         path = unquote(raw_path)
@@ -338,7 +362,8 @@ class Handler(BaseHTTPRequestHandler):
         params = parse_query(raw_query)
         query = dict(params)
         op, dts_id = route(self.command, path, set(query))
-        server.stats.count(op or "unknown")
+        self._op = op or "unknown"
+        server.stats.count(self._op)
         wait = faults.throttle()
         if wait is not None:
             server.stats.fault("rate_limited")
@@ -368,9 +393,10 @@ class Handler(BaseHTTPRequestHandler):
         result = self._run(op, dts_id, query, body_raw)
         if faults.drop(op):
             server.stats.fault("drop_response")
+            server.stats.outcome(op, "dropped")
             self._drop()
             return
-        server.stats.status(200)
+        server.stats.outcome(op, 200)
         self._send(200, result, request_id)
 
     def _run(self, op: str, dts_id: str, query: dict[str, str], body_raw: bytes) -> Any:

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -54,6 +55,12 @@ def _base36(n: int, width: int) -> str:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=8192)
+def _parsed(text: str) -> dict[str, Any]:
+    """A task document parsed once per distinct stored text. Shared: callers of the read paths never modify it."""
+    return dict(json.loads(text))
 
 
 class Store:
@@ -124,9 +131,12 @@ class Store:
         return f"dtsm{_base36(seq, 8)}{tail}"
 
     @staticmethod
-    def get(conn: sqlite3.Connection, dts_id: str) -> dict[str, Any] | None:
+    def get(conn: sqlite3.Connection, dts_id: str, *, shared: bool = False) -> dict[str, Any] | None:
+        """The task document; `shared=True` (read-only callers) may return a cached object that must not change."""
         row = conn.execute("SELECT doc FROM tasks WHERE dts_id=?", (dts_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        return _parsed(row[0]) if shared else dict(json.loads(row[0]))
 
     @staticmethod
     def put(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
@@ -141,7 +151,10 @@ class Store:
 
     @staticmethod
     def scan(conn: sqlite3.Connection, *, types: list[str] | None, after: str = "") -> Iterator[dict[str, Any]]:
-        """Tasks in id (= creation) order from id `after` (inclusive), optionally of some types only."""
+        """Tasks in id (= creation) order from id `after` (inclusive), optionally of some types only.
+
+        Read-only: the documents may be shared cached objects.
+        """
         if types:
             marks = ",".join("?" * len(types))
             cursor = conn.execute(
@@ -150,7 +163,7 @@ class Store:
         else:
             cursor = conn.execute("SELECT doc FROM tasks WHERE dts_id >= ? ORDER BY dts_id", (after,))
         for (text,) in cursor:
-            yield dict(json.loads(text))
+            yield _parsed(text)
 
     # ---- idempotency tokens --------------------------------------------------------------------------------
 

@@ -146,6 +146,7 @@ def test_admin_endpoints(instant: RunningEmulator, api: Api) -> None:
     assert stats["requests"] == {"create": 1, "config": 1, "get": 2}
     assert stats["total"] == 4
     assert stats["statuses"] == {"200": 3, "404": 1}
+    assert stats["outcomes"] == {"create": {"200": 1}, "config": {"200": 1}, "get": {"200": 1, "404": 1}}
     assert api.admin("POST", "/_emulator/stats/reset").status == 200
     assert api.admin("GET", "/_emulator/stats").body["total"] == 0
 
