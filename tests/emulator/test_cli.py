@@ -66,6 +66,25 @@ def test_serves_prints_keys_persists_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
 
 
+def test_state_survives_sigkill_of_the_server(tmp_path: Path) -> None:
+    proc, url, _ = _start("--time-scale", "0", cwd=tmp_path)
+    api = Api(url, DEV_ACCESS_KEY, DEV_SECRET_KEY)
+    ids = [api.new_task(f"k{i}") for i in range(5)]
+    api.action(ids[0], "precheck")
+    api.close()
+    proc.kill()  # SIGKILL: no clean shutdown, no checkpoint
+    proc.wait(20)
+    proc, url, _ = _start("--time-scale", "0", cwd=tmp_path)
+    try:
+        api = Api(url, DEV_ACCESS_KEY, DEV_SECRET_KEY)
+        assert [api.get(i).body["taskName"] for i in ids] == [f"k{i}" for i in range(5)]
+        assert api.status(ids[0]) == "checkPass"
+        api.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+
+
 def test_custom_keys_are_used_and_the_secret_is_not_printed(tmp_path: Path) -> None:
     secret = "canary-secret-4b1d"
     proc, url, lines = _start("--access-key", "my-ak", "--secret-key", secret, "--state", "s.db", cwd=tmp_path)
