@@ -26,6 +26,7 @@ from dtsflow.emulator.store import Store, dumps
 
 STANDARDS = frozenset({"small", "medium", "large", "xlarge", "samll"})  # "Samll" [sic] is in the Go SDK docs
 DATA_TYPES = frozenset({"schema", "base", "increment"})
+OBJECT_TYPES = frozenset({"", "db", "table", "view", "function", "procedure"})  # "" = a Go zero value
 SECRET_KEYS = frozenset({"dbpass", "password", "passwd"})
 # config keys kept as the task's own fields; anything else in a config body is kept too and shown on read
 _CONFIG_SKIP = frozenset({"dtsId"})
@@ -399,8 +400,16 @@ class Engine:
         src, dst = _object(body, "srcConnection"), _object(body, "dstConnection")
         _port(src, "srcConnection")
         _port(dst, "dstConnection")
-        mapping = [dict(x) for x in _list(body, "schemaMapping") if isinstance(x, dict)]
+        mapping = []
+        for index, item in enumerate(_list(body, "schemaMapping")):
+            if not isinstance(item, dict):
+                raise ApiFailure(400, "InappropriateJSON", f"schemaMapping[{index}] must be an object")
+            if str(item.get("type") or "") not in OBJECT_TYPES:
+                raise invalid(f"schemaMapping[{index}].type must be one of db, table, view, function, procedure")
+            mapping.append(dict(item))
         granularity = _text(body, "granularity")
+        if granularity not in ("", "instance", "dbtb"):
+            raise invalid("granularity must be instance or dbtb")
         init = _object(body, "initPosition")
 
         def change(doc: dict[str, Any], status: str, now: float, conn: sqlite3.Connection) -> dict[str, Any]:

@@ -236,6 +236,12 @@ def test_config_validation(api: Api) -> None:
     bad_port = config_body("x")
     bad_port["srcConnection"]["dbPort"] = "abc"
     assert api.call("POST", f"/v1/task/{dts_id}/config", body=bad_port).code == "InvalidParameter"
+    bad_mapping = config_body("x", schemaMapping=[{"type": "sequence", "src": "a", "dst": "a"}])
+    assert api.call("POST", f"/v1/task/{dts_id}/config", body=bad_mapping).code == "InvalidParameter"
+    not_object = config_body("x", schemaMapping=["a.b"])
+    assert api.call("POST", f"/v1/task/{dts_id}/config", body=not_object).code == "InappropriateJSON"
+    bad_granularity = config_body("x", granularity="row")
+    assert api.call("POST", f"/v1/task/{dts_id}/config", body=bad_granularity).code == "InvalidParameter"
     string_port = config_body("x")
     string_port["srcConnection"]["dbPort"] = "3307"
     assert api.call("POST", f"/v1/task/{dts_id}/config", body=string_port).status == 200
