@@ -10,7 +10,7 @@ import threading
 from types import FrameType
 
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
-from dtsflow.emulator.options import faults_from_args
+from dtsflow.emulator.options import durations_from_args, faults_from_args
 from dtsflow.errors import ConfigError
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             faults=faults,
             security_token=args.security_token,
+            durations=durations_from_args(args),
             verbose=args.verbose,
         )
     except ValueError as exc:

@@ -28,6 +28,7 @@ def start_in_thread(
     faults: dict[str, Any] | None = None,
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
+    durations: dict[str, float] | None = None,
 ) -> RunningEmulator:
     """Serve an emulator from a daemon thread on `host:port` (port 0 = ephemeral); use it as a context manager.
 
@@ -35,6 +36,8 @@ def start_in_thread(
     asynchronous duration (1.0 = seconds for a person watching; tests use ~0.01). `faults` takes the keys of
     `POST /_emulator/faults` (docs/emulator.md). `security_token` turns the key pair into an STS pair that
     must send that `x-bce-security-token`; `extra_keys` adds (access key, secret key, token or None) triples.
+    `durations` overrides emulated seconds of phases (`precheck`, `pause`, `shutdown`, `schema_load`,
+    `base_load`, `run_failure`) before `time_scale` applies.
     """
     from dtsflow.emulator.server import start_in_thread as start
 
@@ -48,6 +51,7 @@ def start_in_thread(
         faults=faults,
         security_token=security_token,
         extra_keys=extra_keys,
+        durations=durations,
     )
 
 

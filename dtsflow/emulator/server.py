@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from dtsflow.emulator.auth import KeyRing, verify
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES
-from dtsflow.emulator.durations import Durations
+from dtsflow.emulator.durations import Durations, durations_from
 from dtsflow.emulator.engine import Engine
 from dtsflow.emulator.failures import ApiFailure
 from dtsflow.emulator.faults import Faults
@@ -543,10 +543,11 @@ def make_server(
     faults: dict[str, Any] | None,
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
-    durations: Durations | None = None,
+    durations: Durations | dict[str, float] | None = None,
     verbose: bool = False,
 ) -> EmulatorServer:
     fault_state = Faults(faults)
+    durations = durations_from(durations)
     keys = KeyRing()
     keys.add(access_key, secret_key, security_token)
     for ak, sk, token in extra_keys or []:
@@ -555,7 +556,7 @@ def make_server(
     if not os.path.isdir(parent):
         os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
     store = Store(state_path)
-    engine = Engine(store, time_scale=time_scale, durations=durations)
+    engine = Engine(store, time_scale=time_scale, durations=durations_from(durations))
     server_class = EmulatorServer6 if ":" in host else EmulatorServer
     try:
         server = server_class((host, port), engine, keys, fault_state, verbose)
@@ -577,7 +578,7 @@ def start_in_thread(
     faults: dict[str, Any] | None = None,
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
-    durations: Durations | None = None,
+    durations: Durations | dict[str, float] | None = None,
 ) -> RunningEmulator:
     """Serve the emulator from a daemon thread; `state_path=None` uses a fresh temporary state."""
     temp_dir = None

@@ -112,6 +112,7 @@ def test_help_documents_every_knob() -> None:
         "--secret-key",
         "--security-token",
         "--time-scale",
+        "--duration",
         "--latency-ms",
         "--jitter-ms",
         "--error-rate",
@@ -137,6 +138,8 @@ def test_bad_flags_fail_with_one_clear_line(tmp_path: Path) -> None:
         (["--access-key", "only-the-id"], "give both --access-key and --secret-key"),
         (["--error-rate", "create=2"], "between 0 and 1"),
         (["--time-scale", "-1"], "--time-scale must not be negative"),
+        (["--duration", "precheck=soon"], "--duration precheck: 'soon' is not a number of seconds"),
+        (["--duration", "coffee=1"], "unknown durations ['coffee']"),
     ]
     for args, message in cases:
         done = run_cli("emulator", "--port", "0", "--state", str(tmp_path / "s.db"), *args, cwd=tmp_path, timeout=30)
