@@ -18,6 +18,7 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 def run(args: argparse.Namespace) -> int:
     from dtsflow.emulator.server import make_server
+    from dtsflow.emulator.store import StateError
 
     secret = args.secret_key or os.environ.get("DTSFLOW_EMULATOR_SECRET_KEY")
     if bool(args.access_key) != bool(secret):
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             durations=durations_from_args(args),
             verbose=args.verbose,
         )
-    except ValueError as exc:
+    except (ValueError, StateError) as exc:
         raise ConfigError(f"emulator: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None

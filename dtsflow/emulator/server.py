@@ -555,7 +555,7 @@ def make_server(
     parent = os.path.dirname(os.path.abspath(state_path))
     if not os.path.isdir(parent):
         os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
-    store = Store(state_path)
+    store = Store(state_path)  # StateError when the file is not a usable state file
     engine = Engine(store, time_scale=time_scale, durations=durations_from(durations))
     server_class = EmulatorServer6 if ":" in host else EmulatorServer
     try:

@@ -20,7 +20,17 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from dtsflow.errors import ConfigError
+
 T = TypeVar("T")
+STATE_FORMAT = 1  # bump when the tables or the task document change incompatibly
+
+
+class StateError(ConfigError):
+    """The state file cannot be used (not SQLite, corrupt, or written by an incompatible version).
+
+    A `ConfigError`, so that `dtsflow emulator` and `--emulator` report it as one clear line."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -71,8 +81,21 @@ class Store:
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._connection() as conn:
-            conn.executescript(_SCHEMA)
+        try:
+            with self._connection() as conn:
+                conn.executescript(_SCHEMA)
+            with self.write() as tx:
+                row = tx.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+                if row is None:
+                    tx.execute("INSERT INTO meta(key, value) VALUES('format', ?)", (str(STATE_FORMAT),))
+                elif row[0] != str(STATE_FORMAT):
+                    raise StateError(f"{path}: state format {row[0]} is not supported (this version: {STATE_FORMAT})")
+        except sqlite3.Error as exc:
+            self.close()
+            raise StateError(f"{path}: not a usable emulator state file ({exc})") from None
+        except StateError:
+            self.close()
+            raise
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)

@@ -255,3 +255,25 @@ def test_two_emulators_on_one_state_file_share_one_consistent_state(tmp_path: Pa
         assert len(ids) == len(set(ids)) == 2
         a.close()
         b.close()
+
+
+def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from dtsflow.emulator.store import StateError
+    from dtsflow.errors import ConfigError
+
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="not a usable emulator state file") as caught:
+        start_in_thread(state_path=str(junk))
+    assert isinstance(caught.value, ConfigError)
+    future = tmp_path / "future.sqlite3"
+    with start_in_thread(state_path=str(future)):
+        pass
+    with sqlite3.connect(future) as conn:
+        conn.execute("UPDATE meta SET value='99' WHERE key='format'")
+    with pytest.raises(StateError, match="state format 99 is not supported"):
+        start_in_thread(state_path=str(future))
