@@ -25,7 +25,6 @@ from dtsflow.errors import ConfigError, Diagnostic, ManifestError
 from dtsflow.manifest import ManifestFile, TaskSpec
 from dtsflow.rules import check_task, find_cycles, unknown_dependency_message
 from dtsflow.templating import RenderError, excerpt, render
-from dtsflow.wire import deep_merge
 from dtsflow.yamlsafe import YamlError, load_yaml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -142,6 +141,18 @@ def load_var_files(paths: Iterable[str]) -> dict[str, Any]:
     return variables
 
 
+def merge_defaults(defaults: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
+    """`defaults` deep-merged under `task`: mappings merge, the task's own values win, lists are replaced.
+
+    Values are shared, not copied: parsed manifest data is never mutated.
+    """
+    merged = dict(defaults)
+    for key, value in task.items():
+        base = merged.get(key)
+        merged[key] = merge_defaults(base, value) if isinstance(value, dict) and isinstance(base, dict) else value
+    return merged
+
+
 # --- one file --------------------------------------------------------------------------------------------------
 
 
@@ -240,7 +251,7 @@ class _FileChecker:
             return
         if isinstance(raw.get("name"), str):
             self.result.raw_names.append((raw["name"], line, f"{base}.name"))
-        merged = deep_merge(defaults, raw)
+        merged = merge_defaults(defaults, raw)
         try:
             spec = TaskSpec.model_validate(merged)
         except ValidationError as exc:

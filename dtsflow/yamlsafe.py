@@ -57,8 +57,13 @@ class YamlError(Exception):
         super().__init__("\n".join(str(d) for d in diagnostics))
 
 
+_MAYBE_NOT_STRING = frozenset("0123456789+-.~nNtTfF")
+
+
 def resolve_plain(text: str) -> Any:
     """Our resolution of an unquoted scalar (see module docstring)."""
+    if text and text[0] not in _MAYBE_NOT_STRING:
+        return text  # the common case: a name, host or word
     if text in _NULLS:
         return None
     if text in _BOOLS:
