@@ -442,6 +442,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _admin(self, path: str, raw_query: str, request_id: str) -> None:
         if not is_loopback(str(self.client_address[0])):
+            self.close_connection = True  # the body stays unread: do not reuse this connection
             raise ApiFailure(403, "AccessDenied", "The admin endpoints answer loopback clients only")
         server = self.server
         body = self._json(self._read_body(_ADMIN_BODY_BYTES))
