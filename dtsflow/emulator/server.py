@@ -29,7 +29,7 @@ from dtsflow.emulator.durations import Durations, durations_from
 from dtsflow.emulator.engine import Engine
 from dtsflow.emulator.failures import ApiFailure
 from dtsflow.emulator.faults import Faults
-from dtsflow.emulator.store import Store
+from dtsflow.emulator.store import StateError, Store
 
 OPERATIONS = (
     "create",
@@ -555,7 +555,10 @@ def make_server(
         keys.add(ak, sk, token)
     parent = os.path.dirname(os.path.abspath(state_path))
     if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
+        try:
+            os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
+        except OSError as exc:
+            raise StateError(f"{state_path}: cannot create its directory ({exc.strerror or exc})") from None
     store = Store(state_path)  # StateError when the file is not a usable state file
     engine = Engine(store, time_scale=time_scale, durations=durations_from(durations))
     server_class = EmulatorServer6 if ":" in host else EmulatorServer

@@ -143,6 +143,7 @@ def test_bad_flags_fail_with_one_clear_line(tmp_path: Path) -> None:
     ]
     (tmp_path / "junk.db").write_text("not sqlite " * 200)
     cases.append((["--state", str(tmp_path / "junk.db")], "not a usable emulator state file"))
+    cases.append((["--state", str(tmp_path / "junk.db" / "sub" / "s.db")], "cannot create its directory"))
     for args, message in cases:
         done = run_cli("emulator", "--port", "0", "--state", str(tmp_path / "s.db"), *args, cwd=tmp_path, timeout=30)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
