@@ -13,3 +13,23 @@ DEV_SECRET_KEY = "dtsflow-emulator-sk-0123456789abcdef"
 DEFAULT_PORT = 8470
 MAX_BODY_BYTES = 1 << 20  # a DTS request body is a few kB; refuse anything absurd
 FUTURE_SKEW_SECONDS = 15 * 60  # a signature dated further ahead than this is RequestExpired
+
+# Operation names: the keys of `/_emulator/stats` "requests" and of the per-operation fault rules.
+OPERATIONS = (
+    "create",
+    "get",
+    "list",
+    "listWithPage",
+    "config",
+    "precheck",
+    "getPrecheck",
+    "skipPrecheck",
+    "start",
+    "pause",
+    "shutdown",
+    "delete",
+    "rename",
+    "resize",
+    "schema",
+    "vpc",
+)

@@ -31,24 +31,6 @@ from dtsflow.emulator.failures import ApiFailure
 from dtsflow.emulator.faults import Faults
 from dtsflow.emulator.store import StateError, Store
 
-OPERATIONS = (
-    "create",
-    "get",
-    "list",
-    "listWithPage",
-    "config",
-    "precheck",
-    "getPrecheck",
-    "skipPrecheck",
-    "start",
-    "pause",
-    "shutdown",
-    "delete",
-    "rename",
-    "resize",
-    "schema",
-    "vpc",
-)
 _LITERALS = {("POST", "list"): "list", ("POST", "listWithPage"): "listWithPage", ("POST", "schema"): "schema"}
 _ACTIONS = {"start": "start", "pause": "pause", "shutdown": "shutdown", "config": "config"}
 _ADMIN_BODY_BYTES = 64 << 20

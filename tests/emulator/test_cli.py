@@ -137,6 +137,7 @@ def test_bad_flags_fail_with_one_clear_line(tmp_path: Path) -> None:
         (["--error-rate", "create"], "--error-rate expects OP=VALUE"),
         (["--access-key", "only-the-id"], "give both --access-key and --secret-key"),
         (["--error-rate", "create=2"], "between 0 and 1"),
+        (["--fail-next", "strat=1"], "unknown operation 'strat'"),
         (["--time-scale", "-1"], "--time-scale must not be negative"),
         (["--duration", "precheck=soon"], "--duration precheck: 'soon' is not a number of seconds"),
         (["--duration", "coffee=1"], "unknown durations ['coffee']"),

@@ -106,3 +106,5 @@ def test_faults_given_at_start() -> None:
         api.close()
     with pytest.raises(ValueError, match="unknown fault keys"):
         start_in_thread(faults={"latency": 5})
+    with pytest.raises(ValueError, match="unknown operation 'crate'"):
+        start_in_thread(faults={"error_rate": {"crate": 0.5}})
