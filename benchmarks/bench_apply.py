@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from dtsflow.client.http import HttpDtsClient
 from dtsflow.credentials import Credentials
+from dtsflow.planner import make_plan
+from dtsflow.refresh import fetch_live
+
 from dtsflow.emulator import start_in_thread
 from dtsflow.executor import Executor
 from dtsflow.journal import Journal
 from dtsflow.manifest import TaskSpec
-from dtsflow.planner import make_plan
-from dtsflow.refresh import fetch_live
 
 MUTATING = ("create", "config", "precheck", "skipPrecheck", "start", "pause", "shutdown", "delete", "rename", "resize")
 
@@ -73,7 +73,9 @@ def stats(url: str) -> dict[str, Any]:
 
 def apply(url: str, ak: str, sk: str, names: list[str], parallelism: int, workdir: Path) -> dict[str, float]:
     httpx.post(url + "/_emulator/stats/reset", timeout=10).raise_for_status()
-    client = HttpDtsClient(url, Credentials(ak, sk, source="bench"), trust_env=False, max_in_flight=max(16, parallelism + 2))
+    client = HttpDtsClient(
+        url, Credentials(ak, sk, source="bench"), trust_env=False, max_in_flight=max(16, parallelism + 2)
+    )
     with client:
         began = time.perf_counter()
         live = fetch_live(client)
@@ -110,16 +112,16 @@ def main() -> int:
     faults = {"latency_ms": args.latency_ms} if args.latency_ms else None
     with tempfile.TemporaryDirectory() as tmp, start_in_thread(time_scale=args.time_scale, faults=faults) as emu:
         work = Path(tmp)
-        singles = [
-            apply(emu.url, emu.access_key, emu.secret_key, [f"solo-{i}"], 1, work)["wall"] for i in range(3)
-        ]
+        singles = [apply(emu.url, emu.access_key, emu.secret_key, [f"solo-{i}"], 1, work)["wall"] for i in range(3)]
         critical = statistics.median(singles)
         ideal = critical * math.ceil(args.tasks / args.parallelism)
         names = [f"bench-{i:03d}" for i in range(args.tasks)]
         result = apply(emu.url, emu.access_key, emu.secret_key, names, args.parallelism, work)
     ratio = result["wall"] / ideal
     print(f"emulator time_scale {args.time_scale}, latency {args.latency_ms:g} ms, parallelism {args.parallelism}")
-    print(f"one task alone (critical path), median of 3: {critical:.3f}s  (runs: {', '.join(f'{s:.3f}' for s in singles)})")
+    print(
+        f"one task alone (critical path), median of 3: {critical:.3f}s  (runs: {', '.join(f'{s:.3f}' for s in singles)})"
+    )
     print(f"ideal for {args.tasks} tasks = {critical:.3f}s x {math.ceil(args.tasks / args.parallelism)} = {ideal:.3f}s")
     print(f"wall time for {args.tasks} tasks: {result['wall']:.3f}s  = {ratio:.2f} x ideal  (target <= 1.25)")
     print(f"mutating requests per task: {result['mutating']:.2f}  (target 4)")

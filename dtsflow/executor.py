@@ -69,6 +69,9 @@ STALE_CHECKFAILED_GRACE = 2.0
 """After a precheck call from `checkFailed`, an unchanged `checkFailed` seen within this time may be the old
 result (the service flips to `checking` asynchronously); it is trusted only after this grace period."""
 
+PROGRESS_STATUSES = frozenset({TaskStatus.RUNNING, TaskStatus.FINISHED})
+"""Statuses in which `dynamicInfo.base` says something about the load (not during a precheck)."""
+
 DEAD_STATUSES = frozenset({ABSENT, TaskStatus.FINISHED, TaskStatus.DELETED, TaskStatus.ABANDONED})
 
 
@@ -105,6 +108,7 @@ class _TaskState:
     mutated_at: float  # clock time of our last call that may have changed the task
     fresh_create: bool = False  # the id came from a create in this run (a token may have answered an old id)
     regenerated: bool = False
+    errmsg: str = ""  # the task's errmsg as last seen by a wait
 
 
 @dataclass
@@ -531,7 +535,7 @@ class Executor:
         last: dict[str, Any] = {}
 
         def on_poll(live: LiveTask | None, status: str) -> None:
-            percent = base_percent(live) if live else None
+            percent = base_percent(live) if live and status in PROGRESS_STATUSES else None
             if last.get("status") != status or last.get("percent") != percent:
                 last.update(status=status, percent=percent)
                 self._emit(
@@ -560,6 +564,8 @@ class Executor:
             ):
                 continue  # possibly the result from before our call; look again
             break
+        if result.live is not None:
+            state.errmsg = result.live.errmsg
         match result.outcome:
             case WaitOutcome.REACHED:
                 state.status = result.status
@@ -689,8 +695,9 @@ class Executor:
         allowed = set(step.skip_allowed)
         refused = [i.name for i in failed if i.name not in allowed]
         if not failed or refused:
-            what = ", ".join(refused) if failed else "no failed item reported"
-            raise StepFailure(f"precheck failed ({what})", status=TaskStatus.CHECK_FAILED, checks=checks)
+            what = f"failed checks not in precheck.skip: {', '.join(refused)}" if failed else "no failed item reported"
+            detail = f" ({state.errmsg})" if not failed and state.errmsg else ""
+            raise StepFailure(what + detail, status=TaskStatus.CHECK_FAILED, checks=checks)
         skip_step = step.model_copy(
             update={
                 "kind": StepKind.SKIP_PRECHECK,

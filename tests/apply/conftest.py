@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,7 @@ def task(name: str, state: str = "running", **extra: Any) -> dict[str, Any]:
             "host": src_host,
             "port": 3306,
             "user": "dts_reader",
-            "password": "{{ secret('DB_PASS') }}",
+            "password": '{{ secret("DB_PASS") }}',
         },
         "dst": {"instanceType": "public", "dbType": "kafka", "region": "bj", "host": "kafka.internal", "port": 9092},
         "dataType": ["schema", "base", "increment"],
@@ -82,13 +82,21 @@ class Env:
         assert CANARY not in result.stdout + result.stderr
         return result
 
-    def popen_apply(self, *args: str, **env: str) -> subprocess.Popen[str]:
+    def popen_apply(self, *args: str, warm: bool = False, **env: str) -> subprocess.Popen[str]:
+        """`dtsflow apply ARGS` in a subprocess; `warm=True` waits for a line on stdin before it starts
+        (see warm_apply.py: the caller reads `ready` from stdout, then writes a line to start it)."""
         full = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
         full["PYTHONPATH"] = str(REPO)
         full["NO_COLOR"] = "1"
         full.update(self.env(**env))
+        head = (
+            [sys.executable, str(Path(__file__).with_name("warm_apply.py"))]
+            if warm
+            else [sys.executable, "-m", "dtsflow"]
+        )
         return subprocess.Popen(
-            [sys.executable, "-m", "dtsflow", "apply", *args, "--endpoint", self.url],
+            [*head, "apply", *args, "--endpoint", self.url],
+            stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
             cwd=self.cwd,
             env=full,
             stdout=subprocess.PIPE,
@@ -127,3 +135,20 @@ def env(tmp_path: Path) -> Iterator[Env]:
 
 def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def apply_in_process(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """`dtsflow apply ARGS` through `dtsflow.cli.main` in this process (no interpreter start-up): exit code, output."""
+    from dtsflow import cli
+
+    with monkeypatch.context() as m:
+        m.chdir(env.cwd)
+        for key, value in env.env().items():
+            m.setenv(key, value)
+        code = cli.main(["apply", *args, "--endpoint", env.url])
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert CANARY not in output
+    return code, output

@@ -89,7 +89,7 @@ def test_failed_precheck_stops_that_task_and_shows_its_items(env: Env) -> None:
     assert result.returncode == 1
     assert "srcBinlogFormat" in result.stdout
     assert "1 applied, 1 failed, 0 not attempted" in result.stdout
-    assert "not done: start" in result.stdout
+    assert "not done: precheck, start" in result.stdout
     live = env.by_name()
     assert live["bad"]["status"] == "checkFailed"
     assert live["good"]["status"] == "running"

@@ -1,38 +1,41 @@
 """Crash safety: `apply` of 20 tasks killed with SIGKILL at 10 points, each followed by a re-run.
 
-The kills are chained: the re-run after a kill is the next run to be killed, and a last re-run finishes.
-Half of the kill points are "after k mutating requests reached the emulator" (the emulator counts a
-request when it arrives and then waits `latency_ms`, so the kill lands while the request is in flight —
-committed on the server, never answered to us); the other half are "right after the journal recorded a
-create intent" (the window where only the journal knows a create may have happened). Run with the
-emulator's clientToken de-duplication on and off: with it off, only the journal and orphan adoption
-prevent duplicates.
+Each kill point starts from nothing (emulator emptied, no journal): one run is killed when its trigger
+fires, then a re-run of the same command must converge. Six points are "after k mutating requests reached
+the emulator" — the emulator counts a request on arrival and then waits `latency_ms`, so the kill lands
+while the request is in flight: committed on the server, never answered to us (the first ten mutating
+requests of a run are creates, so these leave unnamed orphans). Four are "right after the journal
+recorded the k-th create intent". Both with the emulator's clientToken de-duplication on and off: with it
+off, only the journal and orphan adoption prevent duplicates.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.apply.conftest import Env, task
+from tests.apply.conftest import Env, apply_in_process, task
 
 TASKS = 20
 # (trigger, k): "mutating" = k mutating requests since the run began; "intent" = the k-th intent line.
 KILL_POINTS = [
     ("mutating", 1),
-    ("intent", 2),
-    ("mutating", 4),
-    ("intent", 5),
-    ("mutating", 9),
-    ("intent", 3),
-    ("mutating", 15),
-    ("intent", 6),
+    ("mutating", 5),
+    ("mutating", 10),
+    ("mutating", 14),
     ("mutating", 25),
-    ("mutating", 6),
+    ("mutating", 45),
+    ("intent", 1),
+    ("intent", 4),
+    ("intent", 9),
+    ("intent", 13),
 ]
 DEADLINE = 15.0  # per killed run: the trigger must fire long before
 
@@ -51,12 +54,20 @@ def _journal_intents(path: Path, start_line: int) -> tuple[int, str | None]:
     return ops.count("intent"), (ops[-1] if ops else None)
 
 
-def _run_and_kill(env: Env, manifest: str, trigger: str, k: int) -> bool:
-    """Start apply, SIGKILL it when the trigger fires; False if the run ended on its own first."""
+def _start_warm(env: Env, manifest: str) -> subprocess.Popen[str]:
+    """A killable apply whose interpreter is already started and waiting (see warm_apply.py)."""
+    return env.popen_apply(manifest, "--auto-approve", warm=True)
+
+
+def _run_and_kill(env: Env, proc: subprocess.Popen[str], trigger: str, k: int) -> bool:
+    """Let the warm `proc` run, SIGKILL it when the trigger fires; False if the run ended on its own first."""
     journal = env.cwd / ".dtsflow" / "journal"
     journal_start = len(journal.read_text().splitlines()) if journal.exists() else 0
     base = env.mutating()
-    proc = env.popen_apply(manifest, "--auto-approve")
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
     began = time.monotonic()
     try:
         while time.monotonic() - began < DEADLINE:
@@ -89,27 +100,39 @@ def _named(env: Env) -> dict[str, dict[str, object]]:
     return named
 
 
+def _orphans(env: Env) -> int:
+    return sum(1 for t in env.tasks() if not t.get("taskName") and t.get("status") == "unConfig")
+
+
 @pytest.mark.parametrize("dedupe", [True, False], ids=["token-dedup-on", "token-dedup-off"])
-def test_sigkill_at_ten_points_then_rerun_converges(env: Env, dedupe: bool) -> None:
+def test_sigkill_at_ten_points_then_rerun_converges(
+    env: Env, dedupe: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     env.faults(dedupe_tokens=dedupe, latency_ms=15)
     manifest = env.write([task(f"t{i:02d}") for i in range(TASKS)])
-    killed = 0
-    for trigger, k in KILL_POINTS:
-        if _run_and_kill(env, manifest, trigger, k):
-            killed += 1
-        # Never more than one task per name, and never more tasks than names plus the creates in flight.
-        assert len(env.tasks()) <= TASKS + 10
-        _named(env)
-    assert killed >= 8, "most kill points must interrupt a run that still had work to do"
-    final = env.apply(manifest, "--auto-approve")
-    assert final.returncode == 0, final.stdout + final.stderr
-    live = env.tasks()
-    assert len(live) == TASKS, [(t.get("dtsId"), t.get("taskName"), t.get("status")) for t in live]
-    named = _named(env)
-    assert sorted(named) == [f"t{i:02d}" for i in range(TASKS)]
-    assert all(t["status"] == "running" for t in named.values())
-    again = env.apply(manifest, "--auto-approve")
-    assert "No changes." in again.stdout
+    names = [f"t{i:02d}" for i in range(TASKS)]
+    orphans_left = 0
+    warm = _start_warm(env, manifest)
+    for point, (trigger, k) in enumerate(KILL_POINTS):
+        httpx.post(env.url + "/_emulator/reset", timeout=10).raise_for_status()
+        shutil.rmtree(env.cwd / ".dtsflow", ignore_errors=True)
+        env.reset_stats()
+        assert _run_and_kill(env, warm, trigger, k), f"the run ended before {trigger} {k}"
+        if point + 1 < len(KILL_POINTS):
+            warm = _start_warm(env, manifest)  # its start-up overlaps the re-run below
+        orphans_left += _orphans(env)
+        _named(env)  # never two live tasks with one name
+        code, output = apply_in_process(env, monkeypatch, capsys, manifest, "--auto-approve")
+        assert code == 0, f"{trigger} {k}: {output}"
+        live = env.tasks()
+        assert len(live) == TASKS, (trigger, k, [(t.get("dtsId"), t.get("taskName"), t.get("status")) for t in live])
+        named = _named(env)
+        assert sorted(named) == names, (trigger, k)
+        assert all(t["status"] == "running" for t in named.values()), (trigger, k)
+    # The kills did leave creates that only the journal knew about, so adoption was exercised.
+    assert orphans_left >= 1
+    code, output = apply_in_process(env, monkeypatch, capsys, manifest, "--auto-approve")
+    assert code == 0 and "No changes." in output
 
 
 def test_ctrl_c_finishes_calls_in_flight_reports_and_exits_130(env: Env) -> None:
@@ -127,4 +150,3 @@ def test_ctrl_c_finishes_calls_in_flight_reports_and_exits_130(env: Env) -> None
     rerun = env.apply(manifest, "--auto-approve")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert len(env.tasks()) == 6
-
