@@ -65,9 +65,25 @@ ORPHAN_SLACK_SECONDS = 60.0
 """An unnamed `unConfig` task created up to this long before a pending create's journal time may be its
 orphan (clock skew between us and the service, and createTime's whole seconds)."""
 
+MAX_TOKEN_CONFLICTS = 3
+
+PENDING_SETTLE_SECONDS = 0.5
+"""A create intent younger than this (the killed run's request may still be on its way) is given the rest of
+this time to land before the executor looks for its orphan."""
+
 STALE_CHECKFAILED_GRACE = 2.0
 """After a precheck call from `checkFailed`, an unchanged `checkFailed` seen within this time may be the old
 result (the service flips to `checking` asynchronously); it is trusted only after this grace period."""
+
+UNDERWAY: dict[StepKind, frozenset[str]] = {
+    StepKind.PRECHECK: frozenset({TaskStatus.CHECKING}),
+    StepKind.SKIP_PRECHECK: frozenset({TaskStatus.CHECKING}),
+    StepKind.PAUSE: frozenset({TaskStatus.STOPPING}),
+}
+"""Statuses that mean the step's own transition is in progress (ours that landed late, or another apply's):
+the executor waits for the outcome instead of calling again or failing."""
+
+UNDERWAY_NOTE = "already underway"
 
 PROGRESS_STATUSES = frozenset({TaskStatus.RUNNING, TaskStatus.FINISHED})
 """Statuses in which `dynamicInfo.base` says something about the load (not during a precheck)."""
@@ -148,6 +164,8 @@ class Executor:
         self._emit_lock = threading.Lock()
         self._cond = threading.Condition()
         self._decisions: dict[str, _Resume | _Create] = {}
+        self._owners: dict[str, str] = {}  # dtsId -> the task (name) that owns it, in this run or the journal
+        self._owners_lock = threading.Lock()
         self._deadline: float | None = None
         self._poller: Poller | None = None
         self.polls = 0
@@ -215,10 +233,19 @@ class Executor:
         entries = {c.task: self._journal.get(c.task) if self._journal else None for c in creating}
         snapshot: Snapshot | None = None
         if any(e is not None and not e.released for e in entries.values()):
+            newest_pending = max((e.time for e in entries.values() if e is not None and e.pending), default=None)
+            if newest_pending is not None:
+                # A create the killed run had in flight may still land: give it a moment before looking.
+                settle = newest_pending + PENDING_SETTLE_SECONDS - time.time()
+                if settle > 0 and self.stop_event.wait(min(settle, PENDING_SETTLE_SECONDS)):
+                    return
             snapshot = poller.fresh(after=self._clock())
             if snapshot is None:
                 raise ConfigError("cannot list tasks to check the journal of interrupted creates")
-        claimed = {e.dts_id for e in (self._journal.entries.values() if self._journal else []) if e.dts_id}
+        for known in self._journal.entries.values() if self._journal else []:
+            if known.dts_id:
+                self._owners[known.dts_id] = known.task
+        claimed = set(self._owners)
         orphans = _orphans(snapshot, claimed) if snapshot else []
         pending: list[tuple[Change, JournalEntry]] = []
         for change in creating:
@@ -249,6 +276,7 @@ class Executor:
                     self._journal.created(change.task, entry.token, entry.generation, orphan.dts_id)
                 note = f"adopted {orphan.dts_id}, left unnamed by an interrupted create"
                 self._decisions[change.task] = _Resume(orphan.dts_id, note)
+                self._owners[orphan.dts_id] = change.task
             elif client_token(change.task, body, entry.generation) == entry.token:
                 self._decisions[change.task] = _Create(entry.token, entry.generation)  # retry with the same token
             else:  # the create body changed since: a new token, and so a new generation
@@ -464,9 +492,11 @@ class Executor:
         return state.status
 
     def _check_expected(self, step: Step, state: _TaskState) -> str | None:
-        """Level-triggered pre-check. Returns a note when the task is already past the step (no call needed)."""
+        """Level-triggered pre-check: None = make the call; `already X` = done without a call;
+        `UNDERWAY_NOTE` = the step's transition is in progress, only wait."""
         status = self._known_status(state)
         targets = self._targets(step)
+        underway = UNDERWAY.get(step.kind, frozenset())
         if status is None or not step.expect or status in step.expect:
             return None
         if status in targets:
@@ -474,6 +504,8 @@ class Executor:
         status = self._reread(state)  # what we knew may be old: look once more before failing
         if status in targets:
             return f"already {status}"
+        if status in underway:
+            return UNDERWAY_NOTE
         if status not in step.expect:
             raise StepFailure(
                 f"the task is {status}; {step.kind.value} needs it in {', '.join(step.expect)}", status=status
@@ -491,6 +523,9 @@ class Executor:
             targets = self._targets(step)
             if status in targets:
                 return f"already {status} ({exc.code or 'no answer'} from {step.kind.value})"
+            if status in UNDERWAY.get(step.kind, frozenset()):
+                state.mutated_at, state.status = self._clock(), None
+                return None  # landed after all (or another apply's): wait for its outcome
             ambiguous = exc.status == 0 or exc.status >= 500
             moved = status not in step.expect and status not in step.fail_on and status != ABSENT
             if not (ambiguous and targets and moved):
@@ -501,16 +536,15 @@ class Executor:
 
     def _mutate(self, change: Change, step: Step, state: _TaskState, call: Callable[[str], object]) -> str:
         self._require_id(change, state)
-        already = self._check_expected(step, state)
-        if already is not None:
-            return already
-        already = self._call(step, state, call)
-        if already is not None:
-            return already
+        note = self._check_expected(step, state)
+        if note is None:
+            note = self._call(step, state, call)
+        if note is not None and note != UNDERWAY_NOTE:
+            return note
         targets = self._targets(step)
         if targets:
             self._wait(change, step, state, targets, frozenset(step.fail_on))
-        return ""
+        return note or ""
 
     def _require_id(self, change: Change, state: _TaskState) -> None:
         if state.dts_id is None:
@@ -603,13 +637,26 @@ class Executor:
 
     def _create_with(self, change: Change, state: _TaskState, decision: _Create) -> None:
         assert change.spec is not None
-        if self._journal is not None:
-            self._journal.intent(change.task, decision.token, decision.generation)
-        try:
-            dts_id = self._client.create_task(create_body(change.spec), client_token=decision.token)
-        except ApiError as exc:
-            # The create may have landed: the journal keeps the intent, and a re-run adopts or retries it.
-            raise StepFailure(str(exc)) from None
+        body = create_body(change.spec)
+        for _ in range(MAX_TOKEN_CONFLICTS + 1):
+            if self._journal is not None:
+                self._journal.intent(change.task, decision.token, decision.generation)
+            try:
+                dts_id = self._client.create_task(body, client_token=decision.token)
+            except ApiError as exc:
+                # The create may have landed: the journal keeps the intent, and a re-run adopts or retries it.
+                raise StepFailure(str(exc)) from None
+            with self._owners_lock:
+                owner = self._owners.get(dts_id)
+                if owner is None or owner == change.task:
+                    self._owners[dts_id] = change.task
+                    break
+            # The service answered our token with a task another name owns (an orphan adopted for that name,
+            # which was in fact ours; or a task of an earlier life): create with the next generation.
+            generation = decision.generation + 1
+            decision = _Create(client_token(change.task, body, generation), generation)
+        else:
+            raise StepFailure(f"create keeps answering tasks owned by other names (last {dts_id})")
         if self._journal is not None:
             self._journal.created(change.task, decision.token, decision.generation, dts_id)
         state.dts_id, state.status, state.mutated_at = dts_id, TaskStatus.UN_CONFIG, self._clock()
@@ -648,13 +695,12 @@ class Executor:
     # -- precheck ------------------------------------------------------------------------------------
     def _precheck(self, change: Change, step: Step, state: _TaskState) -> str:
         self._require_id(change, state)
-        already = self._check_expected(step, state)
-        if already is not None:
-            return already
+        note = self._check_expected(step, state)
         before = state.status
-        already = self._call(step, state, self._client.precheck)
-        if already is not None:
-            return already
+        if note is None:
+            note = self._call(step, state, self._client.precheck)
+        if note is not None and note != UNDERWAY_NOTE:
+            return note
         targets = frozenset(step.wait_for) or frozenset({TaskStatus.CHECK_PASS})
         stops = frozenset(step.fail_on) | {TaskStatus.CHECK_FAILED}
         stale = TaskStatus.CHECK_FAILED if before == TaskStatus.CHECK_FAILED else None
@@ -664,7 +710,7 @@ class Executor:
             if failure.status != TaskStatus.CHECK_FAILED:
                 raise
             return self._precheck_policy(change, step, state)
-        return ""
+        return note or ""
 
     def _skip_precheck(self, change: Change, step: Step, state: _TaskState) -> str:
         self._require_id(change, state)
