@@ -41,7 +41,9 @@ class ManifestError(DtsflowError):
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = diagnostics
-        super().__init__("\n".join(str(d) for d in diagnostics))
+        count = len(diagnostics)
+        head = "invalid manifest:" if count == 1 else f"invalid manifests ({count} problems):"
+        super().__init__("\n".join([head, *(str(d) for d in diagnostics)]))
 
 
 class ConfigError(DtsflowError):

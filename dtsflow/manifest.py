@@ -40,6 +40,8 @@ InstanceType = Literal[
 # Cloud-hosted instance types that the API addresses by instance id rather than host and port.
 CLOUD_INSTANCE_TYPES = frozenset({"bcerds", "bcedocdb", "bcescs", "bceddc", "bcegaiadb"})
 STANDARDS = ("small", "medium", "large", "xlarge")
+# For editors: the JSON Schema's view of `standard` (case-insensitive; pydantic normalises to lower case).
+STANDARD_PATTERN = "^(?:" + "|".join("".join(f"[{c}{c.upper()}]" for c in s) for s in STANDARDS) + ")$"
 DataType = Literal["schema", "base", "increment"]
 ObjectType = Literal["db", "table", "view", "function", "procedure"]
 
@@ -114,14 +116,25 @@ class ApiOverrides(StrictModel):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+def _normalise_standard(value: object) -> object:
+    if isinstance(value, str) and value.lower() in STANDARDS:
+        return value.lower()
+    if isinstance(value, str):
+        raise ValueError(f"standard must be one of {', '.join(STANDARDS)}")
+    return value
+
+
+Standard = Annotated[str, Field(pattern=STANDARD_PATTERN, description="small | medium | large | xlarge")]
+
+
 class TaskSpec(StrictModel):
     """One DTS task as the manifest wants it (after `defaults` are merged in)."""
 
-    name: Annotated[str, Field(pattern=TASK_NAME_PATTERN)]
+    name: Annotated[str, Field(pattern=TASK_NAME_PATTERN, description="the DTS taskName; unique in a run")]
     state: Annotated[DesiredState, Field(strict=False)] = DesiredState.RUNNING  # str -> enum
     type: Literal["migration"] = "migration"
     product_type: Literal["postpay"] = "postpay"
-    standard: str
+    standard: Standard
     direction_type: Literal["single"] = "single"
     cross_region_tag: Literal[0, 1] | None = None
     src: Endpoint
@@ -137,11 +150,7 @@ class TaskSpec(StrictModel):
     @field_validator("standard", mode="before")
     @classmethod
     def _normalise_standard(cls, value: object) -> object:
-        if isinstance(value, str) and value.lower() in STANDARDS:
-            return value.lower()
-        if isinstance(value, str):
-            raise ValueError(f"standard must be one of {', '.join(STANDARDS)}")
-        return value
+        return _normalise_standard(value)
 
     @property
     def derived_cross_region_tag(self) -> int:
@@ -150,14 +159,75 @@ class TaskSpec(StrictModel):
         return 1 if both_rds and self.src.region != self.dst.region else 0
 
 
+class EndpointDefaults(StrictModel):
+    """`defaults.src` / `defaults.dst`: any subset of an endpoint's fields."""
+
+    instance_type: InstanceType | None = None
+    db_type: NonEmpty | None = None
+    region: NonEmpty | None = None
+    host: NonEmpty | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    user: NonEmpty | None = None
+    password: SecretRef | None = None
+    instance_id: NonEmpty | None = None
+
+
+class InitPositionDefaults(StrictModel):
+    type: NonEmpty | None = None
+    position: str | None = None
+
+
+class PrecheckDefaults(StrictModel):
+    timeout: Duration | None = None
+    skip: list[NonEmpty] | None = None
+
+
+class ApiOverridesDefaults(StrictModel):
+    create: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+
+
+class TaskDefaults(StrictModel):
+    """`defaults:` -- deep-merged into every task of the file (the task's own keys win; lists are replaced).
+
+    Every task field except `name` and `dependsOn`, all optional, nested objects partial.
+    """
+
+    state: Annotated[DesiredState, Field(strict=False)] | None = None
+    type: Literal["migration"] | None = None
+    product_type: Literal["postpay"] | None = None
+    standard: Standard | None = None
+    direction_type: Literal["single"] | None = None
+    cross_region_tag: Literal[0, 1] | None = None
+    src: EndpointDefaults | None = None
+    dst: EndpointDefaults | None = None
+    data_type: Annotated[list[DataType], Field(min_length=1)] | None = None
+    granularity: Literal["instance", "dbtb"] | None = None
+    objects: list[ObjectMapping] | None = None
+    init_position: InitPositionDefaults | None = None
+    precheck: PrecheckDefaults | None = None
+    api: ApiOverridesDefaults | None = None
+
+    @field_validator("standard", mode="before")
+    @classmethod
+    def _normalise_standard(cls, value: object) -> object:
+        return _normalise_standard(value)
+
+
 class Prune(StrictModel):
-    prefix: Annotated[str, Field(min_length=1)]
+    prefix: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+            description="live tasks whose name starts with this and that no manifest names are pruned",
+        ),
+    ]
 
 
 class ManifestFile(StrictModel):
     """The top level of one manifest file. `defaults` is merged into each task by the loader."""
 
     version: Literal[1]
-    defaults: dict[str, Any] = Field(default_factory=dict)
+    defaults: TaskDefaults = Field(default_factory=TaskDefaults)
     tasks: list[TaskSpec] = Field(default_factory=list)
     prune: Prune | None = None

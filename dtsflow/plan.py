@@ -123,6 +123,8 @@ class Plan(Frozen):
     prune: bool = False
     allow_replace: bool = False
     reconfigure: list[str] = Field(default_factory=list)
+    would_prune: list[str] = Field(default_factory=list)
+    """Live tasks under a `prune.prefix` that no manifest names, listed when `prune` is off."""
 
     @property
     def has_changes(self) -> bool:

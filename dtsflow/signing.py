@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
@@ -16,17 +17,20 @@ AUTH_VERSION = "bce-auth-v1"
 DEFAULT_EXPIRATION_SECONDS = 1800
 DEFAULT_HEADERS_TO_SIGN = frozenset({"host", "content-length", "content-type", "content-md5"})
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+# byte -> its encoding, with and without keeping "/" (the emulator encodes every request: keep this fast)
+_ENCODED = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
+_ENCODED_KEEP_SLASH = tuple("/" if b == 0x2F else e for b, e in enumerate(_ENCODED))
+_PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")
+_PLAIN_OR_SLASH = re.compile(r"[A-Za-z0-9\-_.~/]*")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 def uri_encode(value: str, *, keep_slash: bool = False) -> str:
     """RFC 3986 percent-encoding of UTF-8 bytes: unreserved characters stay, everything else is %XX."""
-    out: list[str] = []
-    for byte in value.encode("utf-8"):
-        if byte in _UNRESERVED or (keep_slash and byte == 0x2F):
-            out.append(chr(byte))
-        else:
-            out.append(f"%{byte:02X}")
-    return "".join(out)
+    if (_PLAIN_OR_SLASH if keep_slash else _PLAIN).fullmatch(value):
+        return value
+    table = _ENCODED_KEEP_SLASH if keep_slash else _ENCODED
+    return "".join([table[byte] for byte in value.encode("utf-8")])
 
 
 def format_timestamp(when: datetime | float) -> str:
@@ -128,7 +132,7 @@ def parse_authorization(value: str) -> tuple[str, str, int, list[str] | None, st
     if not access_key or not sig or not expiration.isdigit():
         return None
     try:
-        datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
+        parse_timestamp(timestamp)
     except ValueError:
         return None
     names = [n for n in signed.split(";") if n] or None
@@ -136,4 +140,7 @@ def parse_authorization(value: str) -> tuple[str, str, int, list[str] | None, st
 
 
 def parse_timestamp(timestamp: str) -> datetime:
-    return datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """`YYYY-MM-DDThh:mm:ssZ` (exactly that form) as an aware UTC datetime; ValueError otherwise."""
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise ValueError(f"not a BCE timestamp: {timestamp!r}")
+    return datetime.fromisoformat(timestamp[:-1]).replace(tzinfo=UTC)

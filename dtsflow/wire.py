@@ -45,7 +45,7 @@ def create_body(spec: TaskSpec) -> dict[str, Any]:
             "dst": {"instanceType": spec.dst.instance_type, "dbType": spec.dst.db_type, "region": spec.dst.region},
         },
     }
-    return deep_merge(body, spec.api.create)
+    return deep_merge(body, spec.api.create) if spec.api.create else body  # a fresh dict either way
 
 
 def connection(endpoint: Endpoint, resolve: SecretResolver | None) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def config_body(spec: TaskSpec, resolve: SecretResolver | None = None) -> dict[s
     }
     if spec.init_position is not None:
         body["initPosition"] = {"type": spec.init_position.type, "position": spec.init_position.position}
-    return deep_merge(body, spec.api.config)
+    return deep_merge(body, spec.api.config) if spec.api.config else body  # a fresh dict either way
 
 
 def secret_names(spec: TaskSpec) -> list[str]:

@@ -1,13 +1,159 @@
-"""Command-line options of `dtsflow emulator` (argparse only, so that `dtsflow --help` stays fast)."""
+"""Command-line options of `dtsflow emulator` (argparse only, so that `dtsflow --help` stays fast), and their
+translation into the `faults` dictionary that `start_in_thread(faults=...)` and `POST /_emulator/faults` take."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+_OPS = "create, get, list, listWithPage, config, precheck, getPrecheck, skipPrecheck, start, pause, shutdown, delete, rename, resize, or * for all"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8470)
-    p.add_argument("--state", default=".dtsflow/emulator.sqlite3", metavar="FILE", help="state file")
-    p.add_argument("--access-key", default=None, metavar="ID")
-    p.add_argument("--secret-key", default=None, metavar="KEY")
+    p.description = (
+        "Serve the local DTS emulator: the DTS OpenAPI over HTTP with BCE signature checks, the task status "
+        "machine, precheck items and fault injection. Development keys are printed at start-up. "
+        "See docs/emulator.md for the failure triggers (host names containing binlog-off, unreachable, ...)."
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on; 0 picks a free one (default 8470)")
+    p.add_argument(
+        "--state",
+        default=".dtsflow/emulator.sqlite3",
+        metavar="FILE",
+        help="SQLite state file; tasks survive restarts (default .dtsflow/emulator.sqlite3)",
+    )
+    p.add_argument("--access-key", default=None, metavar="ID", help="access key id (default: the development key)")
+    p.add_argument(
+        "--secret-key",
+        default=None,
+        metavar="KEY",
+        help="secret access key (default: the development key; env DTSFLOW_EMULATOR_SECRET_KEY)",
+    )
+    p.add_argument(
+        "--security-token",
+        default=None,
+        metavar="TOKEN",
+        help="make the key pair an STS pair: requests must carry this x-bce-security-token",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply every asynchronous duration (precheck 3 s, pause 2 s, shutdown 2 s, load 10 s) by F; "
+        "0 makes them immediate (default 1.0)",
+    )
+    p.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    f = p.add_argument_group("faults (also settable at run time with POST /_emulator/faults)")
+    f.add_argument("--latency-ms", type=float, default=0, metavar="MS", help="delay added to every /v1 request")
+    f.add_argument("--jitter-ms", type=float, default=0, metavar="MS", help="random extra delay, 0..MS")
+    f.add_argument(
+        "--error-rate",
+        action="append",
+        default=[],
+        metavar="OP=RATE",
+        help=f"answer this share (0..1) of calls of OP with --error-status/--error-code; OP is {_OPS}",
+    )
+    f.add_argument("--error-status", type=int, default=503, metavar="N", help="HTTP status of --error-rate (503)")
+    f.add_argument(
+        "--error-code",
+        default="ServiceUnavailable",
+        metavar="CODE",
+        help="BCE code of --error-rate (ServiceUnavailable)",
+    )
+    f.add_argument(
+        "--fail-next",
+        action="append",
+        default=[],
+        metavar="OP=N[:STATUS[:CODE]]",
+        help="fail the next N calls of OP (default 500 InternalError)",
+    )
+    f.add_argument(
+        "--drop-response",
+        action="append",
+        default=[],
+        metavar="OP=N",
+        help="run the next N calls of OP, commit, then close the connection without answering",
+    )
+    f.add_argument(
+        "--drop-probability",
+        action="append",
+        default=[],
+        metavar="OP=P",
+        help="like --drop-response, for a share P (0..1) of the calls of OP",
+    )
+    f.add_argument(
+        "--no-dedupe-tokens",
+        action="store_true",
+        help="ignore clientToken: every create makes a new task (the real service's behaviour is undocumented)",
+    )
+    f.add_argument(
+        "--token-ttl", type=float, default=None, metavar="SECONDS", help="how long a clientToken is remembered (86400)"
+    )
+    f.add_argument(
+        "--rate-limit-rps", type=float, default=0, metavar="RPS", help="cap requests per second; excess gets 429"
+    )
+    f.add_argument("--rate-limit-burst", type=float, default=None, metavar="N", help="bucket size of the cap")
+    f.add_argument(
+        "--clock-skew", type=float, default=0, metavar="SECONDS", help="shift the clock used to check signatures"
+    )
+    f.add_argument("--seed", type=int, default=0, help="seed of the fault random generator (default 0)")
+
+
+def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        op, sep, rest = value.partition("=")
+        if not sep or not op or not rest:
+            raise ValueError(f"{flag} expects OP=VALUE, got {value!r}")
+        out.append((op, rest))
+    return out
+
+
+def faults_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The `faults` dictionary the flags describe (raises ValueError with the flag's name on a bad value)."""
+    faults: dict[str, Any] = {}
+    try:
+        if args.latency_ms:
+            faults["latency_ms"] = args.latency_ms
+        if args.jitter_ms:
+            faults["jitter_ms"] = args.jitter_ms
+        if args.error_rate:
+            faults["error_rate"] = {op: float(rate) for op, rate in _pairs(args.error_rate, "--error-rate")}
+            faults["error_status"] = args.error_status
+            faults["error_code"] = args.error_code
+        if args.fail_next:
+            rules: dict[str, Any] = {}
+            for op, spec in _pairs(args.fail_next, "--fail-next"):
+                count, _, tail = spec.partition(":")
+                status, _, code = tail.partition(":")
+                rule: dict[str, Any] = {"count": int(count)}
+                if status:
+                    rule["status"] = int(status)
+                if code:
+                    rule["code"] = code
+                rules[op] = rule
+            faults["fail_next"] = rules
+        drops: dict[str, Any] = {}
+        for op, count in _pairs(args.drop_response, "--drop-response"):
+            drops[op] = {"count": int(count)}
+        for op, probability in _pairs(args.drop_probability, "--drop-probability"):
+            drops[op] = {**drops.get(op, {}), "probability": float(probability)}
+        if drops:
+            faults["drop_response"] = drops
+    except ValueError as exc:
+        raise ValueError(str(exc) if "expects" in str(exc) else f"bad fault flag value: {exc}") from None
+    if args.no_dedupe_tokens:
+        faults["dedupe_tokens"] = False
+    if args.token_ttl is not None:
+        faults["token_ttl_s"] = args.token_ttl
+    if args.rate_limit_rps:
+        faults["rate_limit_rps"] = args.rate_limit_rps
+    if args.rate_limit_burst is not None:
+        faults["rate_limit_burst"] = args.rate_limit_burst
+    if args.clock_skew:
+        faults["clock_skew_s"] = args.clock_skew
+    if args.seed:
+        faults["seed"] = args.seed
+    return faults

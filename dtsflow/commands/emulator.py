@@ -1,0 +1,91 @@
+"""`dtsflow emulator`: serve the DTS emulator in the foreground until Ctrl-C (exit 130) or SIGTERM (exit 0)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
+from dtsflow.emulator.options import faults_from_args
+from dtsflow.errors import ConfigError
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def run(args: argparse.Namespace) -> int:
+    from dtsflow.emulator.server import make_server
+
+    secret = args.secret_key or os.environ.get("DTSFLOW_EMULATOR_SECRET_KEY")
+    if bool(args.access_key) != bool(secret):
+        raise ConfigError("give both --access-key and --secret-key (or neither, for the development keys)")
+    access_key = args.access_key or DEV_ACCESS_KEY
+    secret_key = secret or DEV_SECRET_KEY
+    if args.time_scale < 0:
+        raise ConfigError("--time-scale must not be negative")
+    try:
+        faults = faults_from_args(args)
+        server = make_server(
+            state_path=args.state,
+            host=args.host,
+            port=args.port,
+            access_key=access_key,
+            secret_key=secret_key,
+            time_scale=args.time_scale,
+            faults=faults,
+            security_token=args.security_token,
+            verbose=args.verbose,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"emulator: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+
+    raw_host, port = server.server_address[:2]
+    host = raw_host.decode() if isinstance(raw_host, bytes) else str(raw_host)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}"
+    dev = secret_key == DEV_SECRET_KEY
+    print(f"dtsflow emulator listening on {url}")
+    print(f"  state file   {os.path.abspath(args.state)}")
+    print(f"  access key   {access_key}")
+    print(f"  secret key   {secret_key if dev else '(as given; not shown)'}")
+    if args.security_token:
+        print("  STS          requests must carry the configured x-bce-security-token")
+    print(f"  time scale   {args.time_scale:g}")
+    if faults:
+        print(f"  faults       {', '.join(sorted(faults))}")
+    if args.host not in _LOOPBACK_HOSTS:
+        print("  warning      listening beyond loopback; the development keys are public", file=sys.stderr)
+    key_text = secret_key if dev else "<your secret key>"
+    print(
+        f"Use it:  DTSFLOW_ENDPOINT={url} BCE_ACCESS_KEY_ID={access_key} BCE_SECRET_ACCESS_KEY={key_text} dtsflow plan ..."
+    )
+    print("Ctrl-C stops it.", flush=True)
+
+    stop = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    code = 0
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        thread.join(timeout=5)
+        server.engine.store.close()
+    print("dtsflow emulator stopped", flush=True)
+    return code

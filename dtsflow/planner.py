@@ -1,0 +1,333 @@
+"""`make_plan`: manifests + live state -> `Plan`. A pure function: no I/O, no client, no clock.
+
+One `Change` per task, in `dependsOn` order (topological, ties by name), then pruned tasks by name. The steps
+come from the transition table (`dtsflow.transitions`); the config comparison from `dtsflow.diff`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dtsflow.diff import ConfigDiff, diff_task, fingerprint, live_document
+from dtsflow.errors import PlanError
+from dtsflow.live import LiveTask, PrecheckItem, TaskStatus
+from dtsflow.manifest import DesiredState, TaskSpec
+from dtsflow.plan import Action, Change, FieldDiff, Orphan, Plan, Step, StepKind
+from dtsflow.refresh import Live
+from dtsflow.transitions import (
+    RESIZE_FROM,
+    RUNNING_STATUSES,
+    STARTED_STATUSES,
+    STEP_RULES,
+    TRANSIENT_STATUSES,
+    Route,
+    route,
+)
+
+K = StepKind
+CONFIG_STATUSES = frozenset(STEP_RULES[K.CONFIG].expect)
+FINAL_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.ABANDONED})
+
+
+class Manifests(Protocol):
+    """What the planner needs of `dtsflow.loader.LoadedManifests`."""
+
+    @property
+    def tasks(self) -> Mapping[str, TaskSpec]: ...
+
+    @property
+    def prune_prefixes(self) -> Sequence[str]: ...
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def paths(self) -> Sequence[str]: ...
+
+
+def _full_only(spec: TaskSpec) -> bool:
+    return "increment" not in spec.data_type
+
+
+def make_step(kind: StepKind, spec: TaskSpec | None, *, desired: DesiredState | None, started: bool = False) -> Step:
+    """One step with the expect/wait/fail sets of `STEP_RULES`, plus what the task's manifest adds."""
+    rule = STEP_RULES[kind]
+    wait_for = set(rule.wait_for)
+    if kind is K.START and spec is not None and _full_only(spec) and desired is DesiredState.RUNNING:
+        wait_for.add(TaskStatus.FINISHED)  # a full migration may finish before we look
+    precheck = kind in (K.PRECHECK, K.SKIP_PRECHECK) and spec is not None
+    return Step(
+        kind=kind,
+        expect=sorted(rule.expect),
+        wait_for=sorted(wait_for),
+        fail_on=sorted(rule.fail_on),
+        disruptive=rule.disruptive or (kind is K.CONFIG and started),
+        destructive=rule.destructive,
+        standard=spec.standard if kind is K.RESIZE and spec is not None else None,
+        skip_allowed=list(spec.precheck.skip) if precheck and spec is not None else [],
+        timeout_seconds=spec.precheck.timeout_seconds if precheck and spec is not None else None,
+    )
+
+
+def _failed_items(items: Sequence[PrecheckItem]) -> list[str]:
+    return [item.name for item in items if item.failed]
+
+
+def _use_skip(kinds: list[StepKind], spec: TaskSpec, status: str | None, items: Sequence[PrecheckItem]) -> None:
+    """checkFailed with every failed item allowed by `precheck.skip`: skip instead of checking again."""
+    failed = _failed_items(items)
+    if status == TaskStatus.CHECK_FAILED and kinds[:1] == [K.PRECHECK] and failed:
+        if set(failed) <= set(spec.precheck.skip):
+            kinds[0] = K.SKIP_PRECHECK
+
+
+def _place_resize(kinds: list[StepKind], status: str | None) -> str | None:
+    """Insert RESIZE where the API allows it (running/stopped/runFailed); an error message if nowhere."""
+    if status in RESIZE_FROM and K.PAUSE not in kinds[:1]:
+        kinds.insert(0, K.RESIZE)
+        return None
+    if K.PAUSE in kinds:  # after a pause the task is `stopped`
+        kinds.insert(kinds.index(K.PAUSE) + 1, K.RESIZE)
+        return None
+    if K.START in kinds:
+        kinds.insert(kinds.index(K.START) + 1, K.RESIZE)
+        return None
+    return f"standard can only be changed while the task is running, stopped or runFailed (it is {status})"
+
+
+@dataclass
+class _Draft:
+    """A change being built."""
+
+    action: Action
+    reason: str
+    kinds: list[StepKind] = field(default_factory=list)
+    diff: list[FieldDiff] = field(default_factory=list)
+    error: str | None = None
+    started: bool = False
+
+
+def _route_error(name: str, status: str | None, desired: DesiredState, cell: Route) -> str:
+    return f"cannot plan {name} from {status or 'absent'} to {desired}: {cell.error}"
+
+
+def _plan_delete(spec: TaskSpec, status: str) -> _Draft:
+    cell = route(status, DesiredState.ABSENT)
+    draft = _Draft(Action.DELETE, f"state is absent; the task is {status}", list(cell.steps))
+    if not cell.possible:
+        draft.error = _route_error(spec.name, status, DesiredState.ABSENT, cell)
+    return draft
+
+
+def _plan_replace(spec: TaskSpec, status: str, diffs: list[FieldDiff], *, allow_replace: bool) -> _Draft:
+    """Shutdown (if needed), delete, then the steps of a new task."""
+    fields = ", ".join(d.path for d in diffs)
+    down = route(status, DesiredState.ABSENT)
+    up = route(None, spec.state, full_only=_full_only(spec))
+    draft = _Draft(Action.REPLACE, f"{fields} cannot change in place", [*down.steps, *up.steps], diffs)
+    if not down.possible:
+        draft.error = _route_error(spec.name, status, DesiredState.ABSENT, down)
+    elif not up.possible:
+        draft.error = _route_error(spec.name, None, spec.state, up)
+    elif not allow_replace:
+        draft.error = f"{spec.name} must be replaced ({fields} cannot change in place); run again with --allow-replace"
+    return draft
+
+
+def _plan_reconfigure(spec: TaskSpec, status: str, cfg: ConfigDiff) -> _Draft:
+    """Config (after a pause for a replicating task), then the steps from `ready` to the desired state."""
+    desired = spec.state
+    started = status in STARTED_STATUSES
+    reason = "config differs" if cfg.reconfigure else "--reconfigure re-sends the config"
+    draft = _Draft(Action.RECONFIGURE, reason, diff=list(cfg.reconfigure), started=started)
+    if status in TRANSIENT_STATUSES:
+        draft.error = _route_error(spec.name, status, desired, route(status, desired))
+        return draft
+    if status not in CONFIG_STATUSES and status not in RUNNING_STATUSES:
+        draft.error = f"cannot reconfigure {spec.name}: config is not allowed while the task is {status}"
+        return draft
+    prefix = [K.PAUSE] if status in RUNNING_STATUSES else []
+    # The API leaves a configured task `ready`; go on from there (a started task still cannot go back to ready).
+    after = route(TaskStatus.READY, desired, full_only=_full_only(spec))
+    if started and desired in (DesiredState.READY, DesiredState.PRECHECKED):
+        after = route(status, desired)
+    if not after.possible:
+        draft.error = _route_error(spec.name, status, desired, after)
+        return draft
+    draft.kinds = [*prefix, K.CONFIG, *after.steps]
+    if started:
+        draft.reason += "; the task has started, so replication stops while it is reconfigured"
+    if cfg.resize is not None:
+        draft.diff.append(cfg.resize)
+        draft.error = _place_resize(draft.kinds, status)
+    return draft
+
+
+def _plan_status(spec: TaskSpec, status: str, cfg: ConfigDiff, ignored: list[FieldDiff]) -> _Draft:
+    """Same config (or differences that are not acted on): the route of the table, plus a resize if needed."""
+    desired = spec.state
+    cell = route(status, desired, full_only=_full_only(spec))
+    kinds = list(cell.steps)
+    if ignored:
+        reason = f"the config differs, but a task that is {status} (desired {desired}) is not reconfigured"
+        draft = _Draft(Action.TRANSITION if kinds else Action.NOOP, reason, kinds, ignored)
+    elif cfg.resize is not None and cell.possible:
+        draft = _Draft(Action.RESIZE, "standard differs", kinds, [cfg.resize])
+        draft.error = _place_resize(draft.kinds, status)
+        return draft
+    elif kinds or not cell.possible:
+        draft = _Draft(Action.TRANSITION, f"{status} -> {desired}", kinds)
+    else:
+        draft = _Draft(Action.NOOP, f"{status}, as desired ({desired})")
+    if not cell.possible:
+        draft.error = _route_error(spec.name, status, desired, cell)
+    return draft
+
+
+def _plan_existing(
+    spec: TaskSpec, task: LiveTask, cfg: ConfigDiff, *, allow_replace: bool, force_config: bool
+) -> _Draft:
+    status = task.status
+    if spec.state is DesiredState.ABSENT:
+        return _plan_delete(spec, status)
+    ignored: list[FieldDiff] = []
+    if spec.state is DesiredState.SHUTDOWN or status in FINAL_STATUSES:
+        # Config cannot reach a finished task, and there is no point in changing one that is being shut down:
+        # show the differences, act only on the status (a replacement of a finished task stays possible).
+        keep_replace = cfg.replace if spec.state is not DesiredState.SHUTDOWN else []
+        ignored = [*cfg.reconfigure, *([cfg.resize] if cfg.resize else [])]
+        ignored += [d for d in cfg.replace if d not in keep_replace]
+        cfg = ConfigDiff(replace=keep_replace)
+    if cfg.replace:
+        return _plan_replace(spec, status, cfg.replace, allow_replace=allow_replace)
+    if cfg.reconfigure or force_config:
+        return _plan_reconfigure(spec, status, cfg)
+    return _plan_status(spec, status, cfg, ignored)
+
+
+def _plan_task(spec: TaskSpec, live: Live, *, allow_replace: bool, force_config: bool) -> Change:
+    task = live.tasks.get(spec.name)
+    desired = spec.state
+    doc = None
+    if task is None:
+        cell = route(None, desired, full_only=_full_only(spec))
+        if desired is DesiredState.ABSENT:
+            draft = _Draft(Action.NOOP, "absent, as desired")
+        elif not cell.possible:
+            draft = _Draft(Action.CREATE, "the task does not exist", error=_route_error(spec.name, None, desired, cell))
+        else:
+            draft = _Draft(Action.CREATE, "the task does not exist", list(cell.steps))
+        items: Sequence[PrecheckItem] = ()
+    else:
+        doc = live_document(task)
+        cfg = diff_task(spec, task, doc)
+        draft = _plan_existing(spec, task, cfg, allow_replace=allow_replace, force_config=force_config)
+        items = live.precheck.get(task.dts_id, ())
+        if not draft.error:
+            _use_skip(draft.kinds, spec, task.status, items)
+    steps = [make_step(k, spec, desired=desired, started=draft.started) for k in draft.kinds]
+    return Change(
+        task=spec.name,
+        action=draft.action,
+        reason=draft.reason,
+        dts_id=task.dts_id if task else None,
+        live_status=task.status if task else None,
+        desired=desired,
+        steps=[] if draft.error else steps,
+        diff=draft.diff,
+        depends_on=list(spec.depends_on),
+        disruptive=any(s.disruptive for s in steps),
+        destructive=any(s.destructive for s in steps) or draft.action is Action.REPLACE,
+        precheck=list(items),
+        spec=spec,
+        fingerprint=fingerprint(task, doc),
+        error=draft.error,
+    )
+
+
+def _prune_change(task: LiveTask, prefix: str) -> Change:
+    cell = route(task.status, DesiredState.ABSENT)
+    error = None if cell.possible else _route_error(task.task_name, task.status, DesiredState.ABSENT, cell)
+    steps = [make_step(k, None, desired=None) for k in cell.steps]
+    return Change(
+        task=task.task_name,
+        action=Action.DELETE,
+        reason=f"pruned: its name starts with {prefix!r} and no manifest names it",
+        dts_id=task.dts_id,
+        live_status=task.status,
+        desired=None,
+        steps=[] if error else steps,
+        destructive=True,
+        fingerprint=fingerprint(task),
+        error=error,
+    )
+
+
+def dependency_order(tasks: Mapping[str, TaskSpec]) -> list[str]:
+    """Topological order of `dependsOn` (dependencies first), ties broken by name; stable and deterministic."""
+    waiting_on = {name: {d for d in spec.depends_on if d in tasks and d != name} for name, spec in tasks.items()}
+    dependents: dict[str, list[str]] = {name: [] for name in tasks}
+    for name, deps in waiting_on.items():
+        for dep in deps:
+            dependents[dep].append(name)
+    ready = [name for name, deps in waiting_on.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    placed: set[str] = set()
+    while len(order) < len(tasks):
+        if not ready:  # a cycle (the loader rejects them): take the smallest name left rather than loop forever
+            ready = [min(n for n in tasks if n not in placed)]
+        name = heapq.heappop(ready)
+        if name in placed:
+            continue
+        order.append(name)
+        placed.add(name)
+        for follower in dependents[name]:
+            waiting_on[follower].discard(name)
+            if not waiting_on[follower] and follower not in placed:
+                heapq.heappush(ready, follower)
+    return order
+
+
+def make_plan(
+    manifests: Manifests,
+    live: Live,
+    *,
+    prune: bool = False,
+    allow_replace: bool = False,
+    reconfigure: Sequence[str] = (),
+) -> Plan:
+    """The plan that takes every manifest task (and, with `prune`, every pruned task) to its desired state."""
+    unknown = sorted(set(reconfigure) - set(manifests.tasks))
+    if unknown:
+        raise PlanError(f"--reconfigure names tasks that no manifest defines: {', '.join(unknown)}")
+    changes = [
+        _plan_task(manifests.tasks[name], live, allow_replace=allow_replace, force_config=name in reconfigure)
+        for name in dependency_order(manifests.tasks)
+    ]
+    prunable: list[tuple[LiveTask, str]] = []
+    for name in sorted(live.tasks):
+        if name in manifests.tasks:
+            continue
+        prefix = next((p for p in manifests.prune_prefixes if name.startswith(p)), None)
+        if prefix is not None:
+            prunable.append((live.tasks[name], prefix))
+    would_prune: list[str] = []
+    if prune:
+        changes.extend(_prune_change(task, prefix) for task, prefix in prunable)
+    else:
+        would_prune = [task.task_name for task, _ in prunable]
+    orphans = [Orphan(dts_id=t.dts_id, status=t.status, create_time=t.create_time) for t in live.orphans]
+    return Plan(
+        manifest_digest=manifests.digest,
+        manifest_paths=list(manifests.paths),
+        changes=changes,
+        orphans=sorted(orphans, key=lambda o: o.dts_id),
+        prune=prune,
+        allow_replace=allow_replace,
+        reconfigure=sorted(set(reconfigure)),
+        would_prune=would_prune,
+    )

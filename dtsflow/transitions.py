@@ -1,0 +1,324 @@
+"""The transition table: (live status or None) x desired state -> ordered steps, or why not. A contract.
+
+Reviewed like code that talks to production: every `TaskStatus` of `reference/dts-api.md` §3.1 (and `None`,
+"no such task") has one row, and every row has a cell for every `DesiredState`. A cell is either the step
+kinds that take the task there (empty = already there) or a message that says why it cannot be planned.
+`tests/plan/test_transitions.py` checks the table is total; `docs/plan.md` prints it for people.
+
+Per step kind, `STEP_RULES` says which statuses the step may start from (`expect`, the API's allowed-from
+sets of dts-api.md §1), which statuses mean it is done (`wait_for`) and which mean it failed (`fail_on`).
+
+Choices where the API documents nothing (see docs/plan.md):
+- `checking` and `stopping` are transient: the plan says "in progress, re-run plan" rather than guessing.
+- `ready` is satisfied by `checkPass`/`checkFailed` (configured and not started); a started task cannot go
+  back to `ready`/`prechecked`.
+- A new task with desired `paused` is created, prechecked, started and paused (the desired-state table of
+  DESIGN §2 reaches `paused` from a new task); a new task with desired `shutdown` is refused.
+- `finished` is terminal: only `shutdown` (already there), `absent` (delete) and, for a task without
+  `increment`, `running` (a full migration that finished counts as running).
+- `deleted` is planned like a missing task (its name is free again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dtsflow.live import TaskStatus
+from dtsflow.manifest import DesiredState
+from dtsflow.plan import StepKind
+
+S = TaskStatus
+D = DesiredState
+K = StepKind
+
+# Statuses in which a task replicates (pause is allowed from all of them, dts-api.md §1 #10).
+RUNNING_STATUSES = frozenset({S.RUNNING, S.INIT_RUNNING, S.BIDIRECT_RUNNING, S.SINGLE_RUNNING, S.RETRYING})
+# Statuses of a task that has been started at least once: a config change there is disruptive.
+STARTED_STATUSES = RUNNING_STATUSES | {
+    S.STOPPING,
+    S.STOPPED,
+    S.STOP_CHECK_FAILED,
+    S.RUN_FAILED,
+    S.CHECK_FAILED_ADD,
+    S.CHECK_PASS_ADD,
+}
+TRANSIENT_STATUSES = frozenset({S.CHECKING, S.STOPPING})
+CONFIG_FROM = frozenset({S.READY, S.CHECK_PASS, S.CHECK_FAILED, S.RUN_FAILED, S.STOPPED, S.CONFIG_FAILED, S.UN_CONFIG})
+RESIZE_FROM = frozenset({S.RUNNING, S.STOPPED, S.RUN_FAILED})
+# The shutdown page is missing from the archived docs; Terraform waits from {checkFailed, checkPass, running,
+# stopped, runFailed}. We allow every settled, not-yet-finished status; the emulator enforces the same set.
+SHUTDOWN_FROM = frozenset(
+    {
+        S.UN_CONFIG,
+        S.READY,
+        S.CHECK_PASS,
+        S.CHECK_FAILED,
+        S.STOPPED,
+        S.STOP_CHECK_FAILED,
+        S.RUN_FAILED,
+        S.CONFIG_FAILED,
+        S.CHECK_FAILED_ADD,
+        S.CHECK_PASS_ADD,
+    }
+    | RUNNING_STATUSES
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    """What the executor checks around one step kind (statuses as API strings)."""
+
+    expect: frozenset[str]
+    wait_for: frozenset[str] = frozenset()
+    fail_on: frozenset[str] = frozenset()
+    disruptive: bool = False
+    destructive: bool = False
+
+
+def _s(*statuses: TaskStatus) -> frozenset[str]:
+    return frozenset(str(s) for s in statuses)
+
+
+STEP_RULES: Mapping[StepKind, StepRule] = {
+    K.CREATE: StepRule(expect=frozenset()),  # the task does not exist yet
+    K.CONFIG: StepRule(expect=_s(*CONFIG_FROM)),  # synchronous; the task reads `ready` afterwards
+    # `checkFailed` is not a failure status here: the precheck policy (precheck.skip) decides.
+    K.PRECHECK: StepRule(expect=_s(S.READY, S.CHECK_PASS, S.CHECK_FAILED), wait_for=_s(S.CHECK_PASS)),
+    K.SKIP_PRECHECK: StepRule(expect=_s(S.CHECK_FAILED), wait_for=_s(S.CHECK_PASS)),
+    # A task without `increment` may move on to `finished`: `start_step` adds it to wait_for then.
+    K.START: StepRule(
+        expect=_s(S.CHECK_PASS, S.STOPPED, S.RUN_FAILED, S.CHECK_FAILED_ADD, S.CHECK_PASS_ADD),
+        wait_for=_s(S.RUNNING),
+        fail_on=_s(S.RUN_FAILED),
+    ),
+    K.PAUSE: StepRule(expect=_s(*RUNNING_STATUSES), wait_for=_s(S.STOPPED), disruptive=True),
+    K.SHUTDOWN: StepRule(expect=_s(*SHUTDOWN_FROM), wait_for=_s(S.FINISHED), destructive=True),
+    # Done when the task no longer appears in the list (wait_for stays empty: "gone" is not a status).
+    K.DELETE: StepRule(expect=_s(S.FINISHED, S.ABANDONED), destructive=True),
+    K.RESIZE: StepRule(expect=_s(*RESIZE_FROM)),
+    K.RENAME: StepRule(expect=frozenset()),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One cell: the step kinds from a status to a desired state, or the reason there is no way."""
+
+    steps: tuple[StepKind, ...] = ()
+    error: str | None = None
+    in_progress: bool = False
+    """The status is transient: re-running plan later will find a way."""
+    full_only_ok: bool = False
+    """`finished` counts as `running` when the task has no `increment` (the error applies otherwise)."""
+
+    @property
+    def possible(self) -> bool:
+        return self.error is None
+
+
+def go(*steps: StepKind) -> Route:
+    return Route(steps=steps)
+
+
+def no(reason: str) -> Route:
+    return Route(error=reason)
+
+
+def busy(reason: str) -> Route:
+    return Route(error=reason, in_progress=True)
+
+
+HERE = go()
+NEW = {
+    D.READY: go(K.CREATE, K.CONFIG),
+    D.PRECHECKED: go(K.CREATE, K.CONFIG, K.PRECHECK),
+    D.RUNNING: go(K.CREATE, K.CONFIG, K.PRECHECK, K.START),
+    D.PAUSED: go(K.CREATE, K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
+    D.SHUTDOWN: no(
+        "the task does not exist; dtsflow does not create a task only to shut it down "
+        "(use state: absent, or another state to create it)"
+    ),
+    D.ABSENT: HERE,
+}
+_STARTED_BACK = "the task has already started; it cannot go back to {desired} (use paused, shutdown or absent)"
+
+
+def _started_cannot_go_back() -> dict[DesiredState, Route]:
+    return {d: no(_STARTED_BACK.format(desired=d)) for d in (D.READY, D.PRECHECKED)}
+
+
+def _running_row() -> dict[DesiredState, Route]:
+    return {
+        **_started_cannot_go_back(),
+        D.RUNNING: HERE,
+        D.PAUSED: go(K.PAUSE),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    }
+
+
+def _busy_row(what: str) -> dict[DesiredState, Route]:
+    return {d: busy(f"{what} is in progress; run dtsflow plan again when it has finished") for d in D}
+
+
+def _paused_add_row() -> dict[DesiredState, Route]:
+    """checkFailedAdd / checkPassAdd: a paused task whose added objects were prechecked; start is allowed."""
+    return {
+        **_started_cannot_go_back(),
+        D.RUNNING: go(K.START),
+        D.PAUSED: HERE,
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    }
+
+
+_TERMINAL = "the task is {status}, which is final; it cannot become {desired} (use absent to delete it, then rename or re-add it)"
+
+
+def _terminal(status: TaskStatus, desired: DesiredState) -> Route:
+    return no(_TERMINAL.format(status=status, desired=desired))
+
+
+TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
+    None: NEW,
+    S.DELETED: NEW,
+    S.UN_CONFIG: {
+        D.READY: go(K.CONFIG),
+        D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
+        D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
+        D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    S.CONFIG_FAILED: {
+        D.READY: go(K.CONFIG),
+        D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
+        D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
+        D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    S.READY: {
+        D.READY: HERE,
+        D.PRECHECKED: go(K.PRECHECK),
+        D.RUNNING: go(K.PRECHECK, K.START),
+        D.PAUSED: go(K.PRECHECK, K.START, K.PAUSE),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    S.CHECKING: _busy_row("a precheck"),
+    S.CHECK_PASS: {
+        D.READY: HERE,  # configured and not started; we do not undo a passed precheck
+        D.PRECHECKED: HERE,
+        D.RUNNING: go(K.START),
+        D.PAUSED: go(K.START, K.PAUSE),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    # Precheck again (the policy may skip allowed failures); the planner uses skip-precheck directly when
+    # the failed items it read are all in `precheck.skip`.
+    S.CHECK_FAILED: {
+        D.READY: HERE,
+        D.PRECHECKED: go(K.PRECHECK),
+        D.RUNNING: go(K.PRECHECK, K.START),
+        D.PAUSED: go(K.PRECHECK, K.START, K.PAUSE),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    S.RUNNING: _running_row(),
+    S.INIT_RUNNING: _running_row(),
+    S.BIDIRECT_RUNNING: _running_row(),
+    S.SINGLE_RUNNING: _running_row(),
+    S.RETRYING: _running_row(),
+    S.STOPPING: _busy_row("a pause"),
+    S.STOPPED: {
+        **_started_cannot_go_back(),
+        D.RUNNING: go(K.START),
+        D.PAUSED: HERE,
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    # The precheck of objects added to a paused task failed; the task stays paused. Start is not allowed.
+    S.STOP_CHECK_FAILED: {
+        **_started_cannot_go_back(),
+        D.RUNNING: no(
+            "the precheck of objects added to this paused task failed (stopCheckFailed); "
+            "fix it in the DTS console, then run dtsflow plan again"
+        ),
+        D.PAUSED: HERE,
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    S.CHECK_FAILED_ADD: _paused_add_row(),
+    S.CHECK_PASS_ADD: _paused_add_row(),
+    S.RUN_FAILED: {
+        **_started_cannot_go_back(),
+        D.RUNNING: go(K.START),  # start is allowed from runFailed: a retry
+        D.PAUSED: no(
+            "the task failed while running (runFailed) and is not replicating; pause needs a running task (set state running to restart it)"
+        ),
+        D.SHUTDOWN: go(K.SHUTDOWN),
+        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+    },
+    S.FINISHED: {
+        D.READY: _terminal(S.FINISHED, D.READY),
+        D.PRECHECKED: _terminal(S.FINISHED, D.PRECHECKED),
+        D.RUNNING: Route(
+            error="the task is finished; a task with increment cannot run again "
+            "(use shutdown or absent, or a new task name)",
+            full_only_ok=True,
+        ),
+        D.PAUSED: _terminal(S.FINISHED, D.PAUSED),
+        D.SHUTDOWN: HERE,
+        D.ABSENT: go(K.DELETE),
+    },
+    S.ABANDONED: {
+        D.READY: _terminal(S.ABANDONED, D.READY),
+        D.PRECHECKED: _terminal(S.ABANDONED, D.PRECHECKED),
+        D.RUNNING: _terminal(S.ABANDONED, D.RUNNING),
+        D.PAUSED: _terminal(S.ABANDONED, D.PAUSED),
+        D.SHUTDOWN: _terminal(S.ABANDONED, D.SHUTDOWN),
+        D.ABSENT: go(K.DELETE),
+    },
+}
+
+
+def route(status: str | None, desired: DesiredState, *, full_only: bool = False) -> Route:
+    """The cell for a live status (an API string, None = no task) and a desired state.
+
+    `full_only`: the task has no `increment`, so `finished` satisfies `running`.
+    """
+    known: TaskStatus | None
+    if status is None:
+        known = None
+    else:
+        try:
+            known = TaskStatus(status)
+        except ValueError:
+            return no(f"unknown task status {status!r}; dtsflow does not know how to reach {desired} from it")
+    cell = TABLE[known][desired]
+    if cell.full_only_ok and full_only:
+        return HERE
+    return cell
+
+
+def table_markdown() -> str:
+    """The table as Markdown, for docs/plan.md (a test keeps the doc in sync with the data)."""
+    head = "| live status | " + " | ".join(str(d) for d in DesiredState) + " |"
+    rule = "|---" * (len(DesiredState) + 1) + "|"
+    rows = [head, rule]
+    for status in [None, *TaskStatus]:
+        cells = []
+        for desired in DesiredState:
+            cell = TABLE[status][desired]
+            if cell.possible:
+                cells.append(" → ".join(k.value for k in cell.steps) or "✓ (no-op)")
+            elif cell.full_only_ok:
+                cells.append("✓ if no `increment`, else ✗ cannot run again")
+            elif cell.in_progress:
+                cells.append("⏳ in progress, re-run")
+            else:
+                cells.append("✗ " + (cell.error or "").split(";")[0].split(" (")[0])
+        rows.append(f"| `{status or '(no task)'}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"

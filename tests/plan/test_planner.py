@@ -1,0 +1,261 @@
+"""make_plan on plain values: no emulator, no mocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from dtsflow.diff import diff_task, fingerprint
+from dtsflow.errors import PlanError
+from dtsflow.live import PrecheckItem
+from dtsflow.plan import Action, Change, Plan, StepKind
+from dtsflow.planner import dependency_order, make_plan
+from dtsflow.refresh import Live
+from tests.plan.factories import live, manifests, spec
+
+K = StepKind
+
+
+def kinds(change: Change) -> list[str]:
+    return [s.kind.value for s in change.steps]
+
+
+def one(plan: Plan, name: str) -> Change:
+    return next(c for c in plan.changes if c.task == name)
+
+
+def test_new_task_is_created_configured_prechecked_and_started() -> None:
+    s = spec(precheck={"timeout": "90s", "skip": ["srcBinlogFormat"]})
+    plan = make_plan(manifests(s), Live())
+    change = one(plan, "orders")
+    assert change.action is Action.CREATE
+    assert kinds(change) == ["create", "config", "precheck", "start"]
+    precheck = change.steps[2]
+    assert precheck.skip_allowed == ["srcBinlogFormat"] and precheck.timeout_seconds == 90
+    assert precheck.wait_for == ["checkPass"]
+    assert change.steps[3].wait_for == ["running"] and change.steps[3].fail_on == ["runFailed"]
+    assert change.fingerprint == fingerprint(None)
+    assert plan.has_changes and not plan.errors
+
+
+def test_full_only_task_start_also_waits_for_finished() -> None:
+    s = spec(dataType=["schema", "base"])
+    change = one(make_plan(manifests(s), Live()), "orders")
+    assert change.steps[-1].wait_for == ["finished", "running"]
+
+
+def test_finished_full_only_task_counts_as_running_but_incremental_is_an_error() -> None:
+    full = spec("full", dataType=["base"])
+    incr = spec("incr")
+    plan = make_plan(manifests(full, incr), Live.from_tasks([live(full, "finished"), live(incr, "finished")]))
+    assert one(plan, "full").action is Action.NOOP
+    assert one(plan, "incr").error and "cannot run again" in (one(plan, "incr").error or "")
+    assert one(plan, "incr").steps == []
+
+
+def test_unchanged_running_task_is_a_no_op_despite_api_casing_and_string_port() -> None:
+    s = spec()
+    task = live(s, "running")
+    assert diff_task(s, task).empty
+    plan = make_plan(manifests(s), Live.from_tasks([task]))
+    assert not plan.has_changes and one(plan, "orders").action is Action.NOOP
+
+
+def test_defaults_the_api_fills_in_are_not_drift() -> None:
+    s = spec(dst={"instanceType": "public", "dbType": "kafka", "region": "bj", "host": "kafka.internal"})
+    task = live(
+        s,
+        "running",
+        dstConnection={
+            "instanceType": "PUBLIC",
+            "dbType": "Kafka",
+            "region": "bj",
+            "dbHost": "kafka.internal",
+            "dbPort": 9092,
+            "dbUser": "",
+        },
+    )
+    assert diff_task(s, task).empty
+
+
+def test_pause_resume_and_shutdown_are_transitions() -> None:
+    paused = spec("a", state="paused")
+    resumed = spec("b", state="running")
+    shut = spec("c", state="shutdown")
+    lv = Live.from_tasks([live(paused, "running"), live(resumed, "stopped"), live(shut, "running")])
+    plan = make_plan(manifests(paused, resumed, shut), lv)
+    assert [(c.task, c.action, kinds(c)) for c in plan.changes] == [
+        ("a", Action.TRANSITION, ["pause"]),
+        ("b", Action.TRANSITION, ["start"]),
+        ("c", Action.TRANSITION, ["shutdown"]),
+    ]
+    assert one(plan, "a").disruptive and one(plan, "c").destructive and not one(plan, "b").disruptive
+
+
+def test_absent_deletes_after_shutdown_and_absent_missing_is_a_no_op() -> None:
+    gone = spec("gone", state="absent")
+    never = spec("never", state="absent")
+    plan = make_plan(manifests(gone, never), Live.from_tasks([live(gone, "running")]))
+    assert one(plan, "gone").action is Action.DELETE and kinds(one(plan, "gone")) == ["shutdown", "delete"]
+    assert one(plan, "never").action is Action.NOOP
+
+
+def test_reconfigure_a_running_task_is_disruptive() -> None:
+    s = spec()
+    before = spec(src={**s.src.model_dump(by_alias=True, exclude_none=True), "host": "10.0.0.99"})
+    plan = make_plan(manifests(s), Live.from_tasks([live(before, "running")]))
+    change = one(plan, "orders")
+    assert change.action is Action.RECONFIGURE
+    assert kinds(change) == ["pause", "config", "precheck", "start"]
+    assert change.disruptive and change.steps[1].disruptive
+    assert [(d.path, d.before, d.after) for d in change.diff] == [
+        ("srcConnection.dbHost", '"10.0.0.99"', '"10.0.0.12"')
+    ]
+
+
+def test_reconfigure_a_ready_task_is_not_disruptive() -> None:
+    s = spec(state="ready")
+    before = spec(state="ready", objects=[{"type": "table", "src": "orders.other"}])
+    change = one(make_plan(manifests(s), Live.from_tasks([live(before, "ready")])), "orders")
+    assert kinds(change) == ["config"] and not change.disruptive
+    assert change.diff[0].path == "schemaMapping"
+
+
+def test_forced_reconfigure_resends_config_without_a_diff() -> None:
+    s = spec()
+    plan = make_plan(manifests(s), Live.from_tasks([live(s, "stopped")]), reconfigure=["orders"])
+    change = one(plan, "orders")
+    assert change.action is Action.RECONFIGURE and change.diff == []
+    assert kinds(change) == ["config", "precheck", "start"]
+    with pytest.raises(PlanError, match="nosuch"):
+        make_plan(manifests(s), Live(), reconfigure=["nosuch"])
+
+
+def test_replacement_is_refused_without_allow_replace() -> None:
+    s = spec()
+    before = spec(dst={"instanceType": "public", "dbType": "mysql", "region": "bj", "host": "kafka.internal"})
+    lv = Live.from_tasks([live(before, "running")])
+    refused = one(make_plan(manifests(s), lv), "orders")
+    assert refused.action is Action.REPLACE and refused.error and "--allow-replace" in refused.error
+    assert refused.steps == [] and refused.destructive
+    allowed = one(make_plan(manifests(s), lv, allow_replace=True), "orders")
+    assert allowed.error is None
+    assert kinds(allowed) == ["shutdown", "delete", "create", "config", "precheck", "start"]
+    assert [d.path for d in allowed.diff] == ["dstConnection.dbType"]
+
+
+def test_resize_uses_the_resize_call() -> None:
+    s = spec(standard="xlarge")
+    change = one(make_plan(manifests(s), Live.from_tasks([live(spec(), "running")])), "orders")
+    assert change.action is Action.RESIZE and kinds(change) == ["resize"]
+    assert change.steps[0].standard == "xlarge"
+    not_started = one(make_plan(manifests(spec(standard="xlarge")), Live.from_tasks([live(spec(), "ready")])), "orders")
+    assert kinds(not_started) == ["precheck", "start", "resize"]
+
+
+def test_prune_only_with_the_flag() -> None:
+    keep = spec("orders-a")
+    stray = live(spec("orders-old"), "running", name="orders-old")
+    other = live(spec("users-x"), "running", name="users-x")
+    lv = Live.from_tasks([live(keep, "running"), stray, other])
+    without = make_plan(manifests(keep, prune=["orders-"]), lv)
+    assert without.would_prune == ["orders-old"] and [c.task for c in without.changes] == ["orders-a"]
+    pruned = make_plan(manifests(keep, prune=["orders-"]), lv, prune=True)
+    change = one(pruned, "orders-old")
+    assert change.action is Action.DELETE and kinds(change) == ["shutdown", "delete"] and change.desired is None
+    assert "users-x" not in [c.task for c in pruned.changes]
+
+
+def test_failed_precheck_items_are_carried_and_skip_is_planned_when_all_are_allowed() -> None:
+    s = spec(precheck={"skip": ["srcBinlogFormat"]})
+    task = live(s, "checkFailed")
+    items = [
+        PrecheckItem(name="srcBinlogFormat", status="failed", message="binlog_format is STATEMENT"),
+        PrecheckItem(name="srcConnect", status="pass"),
+    ]
+    change = one(make_plan(manifests(s), Live.from_tasks([task], {task.dts_id: items})), "orders")
+    assert kinds(change) == ["skip-precheck", "start"] and change.precheck == items
+    strict = spec()
+    change = one(make_plan(manifests(strict), Live.from_tasks([task], {task.dts_id: items})), "orders")
+    assert kinds(change) == ["precheck", "start"]
+
+
+def test_dependency_chain_orders_changes() -> None:
+    c = spec("c", dependsOn=["b"])
+    b = spec("b", dependsOn=["a"])
+    a = spec("a")
+    z = spec("0-first")
+    plan = make_plan(manifests(c, z, b, a), Live())
+    assert [ch.task for ch in plan.changes] == ["0-first", "a", "b", "c"]
+    assert one(plan, "c").depends_on == ["b"]
+    assert dependency_order({"x": spec("x", dependsOn=["y"]), "y": spec("y", dependsOn=["x"])}) == ["x", "y"]
+
+
+def test_duplicate_live_names_name_both_ids() -> None:
+    s = spec()
+    with pytest.raises(PlanError, match="dtsm1.*dtsm2"):
+        Live.from_tasks([live(s, "running", dts_id="dtsm1"), live(s, "ready", dts_id="dtsm2")])
+
+
+def test_unnamed_unconfig_tasks_are_orphans() -> None:
+    orphan = live(None, "unConfig", dts_id="dtsmorphan", createTime="2026-01-01T00:00:00Z")
+    plan = make_plan(manifests(spec()), Live.from_tasks([orphan]))
+    assert [(o.dts_id, o.status) for o in plan.orphans] == [("dtsmorphan", "unConfig")]
+
+
+def test_transient_status_is_an_error_that_says_run_again() -> None:
+    s = spec()
+    change = one(make_plan(manifests(s), Live.from_tasks([live(s, "checking")])), "orders")
+    assert change.error and "run dtsflow plan again" in change.error
+
+
+def test_fingerprint_tracks_status_and_config_but_not_progress() -> None:
+    s = spec()
+    a = live(s, "running")
+    b = live(s, "running", dynamicInfo={"base": [{"current": "9"}]}, runningTime=99)
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a) != fingerprint(live(s, "stopped"))
+    assert fingerprint(a) != fingerprint(live(spec(standard="small"), "running"))
+
+
+def test_api_config_overrides_are_compared_where_the_live_task_returns_them() -> None:
+    s = spec(api={"config": {"srcConnection": {"field_whitelist": "shop.orders[id];"}, "queueType": "x"}})
+    same = live(s, "running")
+    assert diff_task(s, same).empty
+    drift = live(s, "running", srcConnection={**same.src_connection.model_dump(by_alias=True), "field_whitelist": "y"})
+    assert [d.path for d in diff_task(s, drift).reconfigure] == ["srcConnection.field_whitelist"]
+    missing = live(spec(), "running")  # returns no queueType, no whitelist: nothing to compare
+    assert diff_task(s, missing).empty
+
+
+def test_password_is_never_compared_or_shown() -> None:
+    s = spec()
+    task = live(s, "running", srcConnection={"dbPass": "hunter2-canary", "dbHost": "10.0.0.99"})
+    plan = make_plan(manifests(s), Live.from_tasks([task]))
+    assert "hunter2-canary" not in plan.model_dump_json()
+    assert all("dbPass" not in d.path for c in plan.changes for d in c.diff)
+
+
+def test_cross_region_tag_change_is_a_replacement() -> None:
+    s = spec(
+        src={"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "instanceId": "rdsm1"},
+        dst={"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "instanceId": "rdsm2"},
+    )
+    task = live(s, "running", payInfo={"crossRegionTag": 1, "standard": "Large"})
+    assert [d.path for d in diff_task(s, task).replace] == ["crossRegionTag"]
+
+
+def test_config_differences_of_a_finished_or_shutting_down_task_are_shown_not_applied() -> None:
+    s = spec(state="shutdown", objects=[{"type": "table", "src": "orders.other"}])
+    running = one(make_plan(manifests(s), Live.from_tasks([live(spec(), "running")])), "orders")
+    assert running.action is Action.TRANSITION and kinds(running) == ["shutdown"] and running.diff
+    done = one(make_plan(manifests(s), Live.from_tasks([live(spec(), "finished")])), "orders")
+    assert done.action is Action.NOOP and done.error is None and done.diff
+    full = spec(dataType=["base"], objects=[{"type": "table", "src": "orders.other"}])
+    finished_full = one(
+        make_plan(manifests(full), Live.from_tasks([live(spec(dataType=["base"]), "finished")])), "orders"
+    )
+    assert finished_full.action is Action.NOOP and finished_full.error is None
+    forced = one(
+        make_plan(manifests(full), Live.from_tasks([live(full, "finished")]), reconfigure=["orders"]), "orders"
+    )
+    assert forced.error and "finished" in forced.error

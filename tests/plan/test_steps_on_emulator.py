@@ -1,0 +1,134 @@
+"""The planned steps work on the emulator's status machine: walk each plan with plain client calls.
+
+Not the executor (issue 6): a few lines that call each step's operation, then poll until a `wait_for` status,
+checking `expect` before each call. It catches a transition table that disagrees with the API's allowed-from rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dtsflow.live import LiveTask
+from dtsflow.manifest import TaskSpec
+from dtsflow.plan import Change, StepKind
+from dtsflow.planner import make_plan
+from dtsflow.wire import config_body, create_body
+from tests.plan.factories import manifests, spec
+from tests.plan.test_cli import seed
+
+K = StepKind
+
+
+@pytest.fixture()
+def client(emulator: Any, admin: Any) -> Iterator[Any]:
+    from dtsflow.client.http import HttpDtsClient
+    from dtsflow.credentials import Credentials
+
+    with HttpDtsClient(emulator.url, Credentials(emulator.access_key, emulator.secret_key), trust_env=False) as c:
+        yield c
+
+
+def find(client: Any, name: str) -> LiveTask | None:
+    return next((t for t in client.list_tasks() if t.task_name == name), None)
+
+
+def walk(client: Any, change: Change, task_spec: TaskSpec) -> str | None:
+    """Perform the steps of one change; return the final status (None when deleted)."""
+    dts_id = change.dts_id
+    for step in change.steps:
+        if step.kind is not K.CREATE:
+            status = client.get_task(dts_id).status
+            assert not step.expect or status in step.expect, f"{step.kind} from {status}"
+        if step.kind is K.CREATE:
+            dts_id = client.create_task(create_body(task_spec), client_token=f"t-{time.monotonic_ns()}")
+        elif step.kind is K.CONFIG:
+            client.config_task(dts_id, config_body(task_spec, resolve=lambda ref: "pw"))
+        elif step.kind is K.DELETE:
+            client.delete(dts_id)
+            assert find(client, change.task) is None
+            return None
+        elif step.kind is K.RESIZE:
+            client.resize(dts_id, str(step.standard))
+        else:
+            getattr(client, step.kind.value.replace("-", "_"))(dts_id)
+        if step.wait_for:
+            deadline = time.monotonic() + 20
+            while (status := client.get_task(dts_id).status) not in step.wait_for:
+                assert status not in step.fail_on, f"{step.kind} failed: {status}"
+                assert time.monotonic() < deadline, f"{step.kind}: still {status}"
+                time.sleep(0.02)
+    return str(client.get_task(dts_id).status)
+
+
+def plan_one(client: Any, task_spec: TaskSpec) -> Change:
+    from dtsflow.refresh import fetch_live
+
+    change = make_plan(manifests(task_spec), fetch_live(client)).changes[0]
+    assert change.error is None, change.error
+    return change
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "final"),
+    [
+        pytest.param(None, "running", "running", id="absent->running"),
+        pytest.param(None, "paused", "stopped", id="absent->paused"),
+        pytest.param(None, "prechecked", "checkPass", id="absent->prechecked"),
+        pytest.param("ready", "running", "running", id="ready->running"),
+        pytest.param("running", "paused", "stopped", id="running->paused"),
+        pytest.param("stopped", "running", "running", id="stopped->running"),
+        pytest.param("running", "shutdown", "finished", id="running->shutdown"),
+        pytest.param("running", "absent", None, id="running->absent"),
+        pytest.param("ready", "absent", None, id="ready->absent"),
+        pytest.param("checkPass", "absent", None, id="checkPass->absent"),
+        pytest.param("runFailed", "running", "running", id="runFailed->running"),
+    ],
+)
+def test_transition_on_emulator(client: Any, admin: Any, status: str | None, state: str, final: str | None) -> None:
+    task_spec = spec("orders-a", state=state)
+    if status is not None:
+        seed(admin, (spec("orders-a"), status))
+    change = plan_one(client, task_spec)
+    assert walk(client, change, task_spec) == final
+    again = plan_one(client, task_spec)
+    assert again.action.value == "no-op", again
+
+
+@pytest.mark.parametrize("status", ["running", "stopped"])
+def test_reconfigure_on_emulator(client: Any, admin: Any, status: str) -> None:
+    seed(admin, (spec("orders-a"), status))
+    wanted = spec("orders-a", state="running", objects=[{"type": "table", "src": "orders.refunds"}])
+    change = plan_one(client, wanted)
+    assert change.action.value == "reconfigure"
+    assert walk(client, change, wanted) == "running"
+    assert plan_one(client, wanted).action.value == "no-op"
+
+
+def test_resize_on_emulator(client: Any, admin: Any) -> None:
+    seed(admin, (spec("orders-a"), "running"))
+    wanted = spec("orders-a", standard="xlarge")
+    change = plan_one(client, wanted)
+    assert [s.kind for s in change.steps] == [K.RESIZE]
+    walk(client, change, wanted)
+    assert plan_one(client, wanted).action.value == "no-op"
+
+
+def test_failed_precheck_then_skip_on_emulator(client: Any, admin: Any) -> None:
+    host = "binlog-off.db.internal"  # the emulator fails srcBinlogFormat for such a source
+    src = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": host, "port": 3306, "user": "u"}
+    wanted = spec("orders-a", state="prechecked", src=src, precheck={"skip": ["srcBinlogFormat"]})
+    seed(admin, (wanted, "ready"))
+    client.precheck(find(client, "orders-a").dts_id)  # type: ignore[union-attr]
+    deadline = time.monotonic() + 20
+    while (task := find(client, "orders-a")) is not None and task.status != "checkFailed":
+        assert time.monotonic() < deadline, task.status
+        time.sleep(0.02)
+    change = plan_one(client, wanted)
+    assert [i.name for i in change.precheck if i.failed] == ["srcBinlogFormat"]
+    assert [s.kind for s in change.steps] == [K.SKIP_PRECHECK]
+    assert walk(client, change, wanted) == "checkPass"
+    assert plan_one(client, wanted).action.value == "no-op"
