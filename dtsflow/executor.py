@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from dtsflow.client import DtsClient
+from dtsflow.client.tokens import resize_token_for
 from dtsflow.errors import ApiError, ConfigError, PlanError
 from dtsflow.events import (
     ApplyFinished,
@@ -461,7 +462,12 @@ class Executor:
                 standard = step.standard or (change.spec.standard if change.spec else None)
                 if standard is None:
                     raise StepFailure("the plan names no standard to resize to")
-                return self._mutate(change, step, state, lambda dts_id: client.resize(dts_id, standard))
+                return self._mutate(
+                    change,
+                    step,
+                    state,
+                    lambda dts_id: client.resize(dts_id, standard, client_token=resize_token_for(dts_id, standard)),
+                )
             case StepKind.RENAME:
                 return self._mutate(change, step, state, lambda dts_id: client.rename(dts_id, change.task))
             case _:

@@ -21,7 +21,6 @@ the middle of a write) is ignored. The journal is compacted to the latest record
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -53,9 +52,10 @@ class JournalEntry:
 
 
 def client_token(task: str, body: dict[str, Any], generation: int) -> str:
-    """Deterministic `clientToken` (<= 64 ASCII): the task's identity, its create body and generation."""
-    material = json.dumps({"task": task, "body": body, "generation": generation}, sort_keys=True)
-    return "dtsflow-" + hashlib.sha256(material.encode()).hexdigest()[:48]
+    """Deterministic `clientToken` (<= 64 ASCII) of the task's name, create body and generation."""
+    from dtsflow.client.tokens import token_for_body
+
+    return token_for_body(task, body, generation)
 
 
 class Journal:

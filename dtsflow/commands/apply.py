@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -31,22 +32,12 @@ if TYPE_CHECKING:
 CONFIRM_PROMPT = "Apply these changes? Only 'yes' is accepted: "
 
 
-def parse_vars(pairs: list[str]) -> dict[str, str]:
-    variables: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--var expects KEY=VALUE, got {key or pair!r}")
-        variables[key] = value
-    return variables
-
-
 def _is_saved_plan(paths: list[str]) -> bool:
     return len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtsflow.loader import load_manifests
+    from dtsflow.loader import load_manifests, parse_var_args
 
     if args.parallelism < 1:
         raise ConfigError("--parallelism must be at least 1")
@@ -57,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--timeout expects a duration such as 90s, 15m or 2h, got {args.timeout!r}") from None
     saved = _is_saved_plan(args.paths)
-    variables = parse_vars(args.var)
+    variables = parse_var_args(args.var)
     if saved:
         from dtsflow.savedplan import load_plan
 
@@ -127,7 +118,8 @@ def _show_plan(plan: Plan, fmt: str, out: TextIO) -> None:
         return
     from dtsflow.render import render_plan
 
-    out.write(render_plan(plan, "text").rstrip("\n") + "\n\n")
+    colour = out.isatty() and "NO_COLOR" not in os.environ
+    out.write(render_plan(plan, "text", color=colour).rstrip("\n") + "\n\n")
 
 
 def _execute(plan: Plan, client: DtsClient, args: argparse.Namespace, timeout: float | None, out: TextIO) -> int:

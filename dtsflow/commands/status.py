@@ -88,11 +88,10 @@ def render_text(rows: list[TaskStatusRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dtsflow.commands.apply import parse_vars
     from dtsflow.connect import open_client
-    from dtsflow.loader import load_manifests
+    from dtsflow.loader import load_from_args
 
-    manifests = load_manifests(args.paths, variables=parse_vars(args.var), var_files=args.var_file)
+    manifests = load_from_args(args)
     with open_client(args) as client:
         rows = collect(manifests.tasks, client.list_tasks(), client.get_precheck)
     if args.format == "json":
