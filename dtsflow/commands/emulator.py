@@ -10,7 +10,7 @@ import threading
 from types import FrameType
 
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
-from dtsflow.emulator.options import faults_from_args
+from dtsflow.emulator.options import durations_from_args, faults_from_args
 from dtsflow.errors import ConfigError
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -18,6 +18,7 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 def run(args: argparse.Namespace) -> int:
     from dtsflow.emulator.server import make_server
+    from dtsflow.emulator.store import StateError
 
     secret = args.secret_key or os.environ.get("DTSFLOW_EMULATOR_SECRET_KEY")
     if bool(args.access_key) != bool(secret):
@@ -37,9 +38,10 @@ def run(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             faults=faults,
             security_token=args.security_token,
+            durations=durations_from_args(args),
             verbose=args.verbose,
         )
-    except ValueError as exc:
+    except (ValueError, StateError) as exc:
         raise ConfigError(f"emulator: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None

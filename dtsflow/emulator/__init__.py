@@ -6,11 +6,12 @@ module (http.server, sqlite3) is imported only when an emulator is started, so t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing would cost every `dtsflow --help`
 if TYPE_CHECKING:
+    from typing import Any
+
     from dtsflow.emulator.server import RunningEmulator
 
 __all__ = ["DEV_ACCESS_KEY", "DEV_SECRET_KEY", "RunningEmulator", "start_in_thread"]
@@ -27,6 +28,7 @@ def start_in_thread(
     faults: dict[str, Any] | None = None,
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
+    durations: dict[str, float] | None = None,
 ) -> RunningEmulator:
     """Serve an emulator from a daemon thread on `host:port` (port 0 = ephemeral); use it as a context manager.
 
@@ -34,6 +36,8 @@ def start_in_thread(
     asynchronous duration (1.0 = seconds for a person watching; tests use ~0.01). `faults` takes the keys of
     `POST /_emulator/faults` (docs/emulator.md). `security_token` turns the key pair into an STS pair that
     must send that `x-bce-security-token`; `extra_keys` adds (access key, secret key, token or None) triples.
+    `durations` overrides emulated seconds of phases (`precheck`, `pause`, `shutdown`, `schema_load`,
+    `base_load`, `run_failure`) before `time_scale` applies.
     """
     from dtsflow.emulator.server import start_in_thread as start
 
@@ -47,6 +51,7 @@ def start_in_thread(
         faults=faults,
         security_token=security_token,
         extra_keys=extra_keys,
+        durations=durations,
     )
 
 

@@ -19,13 +19,14 @@ from typing import Any
 
 from dtsflow.emulator import machine as m
 from dtsflow.emulator import precheck as checks
-from dtsflow.emulator.config import Durations
+from dtsflow.emulator.durations import Durations
 from dtsflow.emulator.failures import ApiFailure, bad_status, invalid, not_found
 from dtsflow.emulator.progress import dynamic_info, elapsed, load_seconds, new_run
 from dtsflow.emulator.store import Store, dumps
 
 STANDARDS = frozenset({"small", "medium", "large", "xlarge", "samll"})  # "Samll" [sic] is in the Go SDK docs
 DATA_TYPES = frozenset({"schema", "base", "increment"})
+OBJECT_TYPES = frozenset({"", "db", "table", "view", "function", "procedure"})  # "" = a Go zero value
 SECRET_KEYS = frozenset({"dbpass", "password", "passwd"})
 # config keys kept as the task's own fields; anything else in a config body is kept too and shown on read
 _CONFIG_SKIP = frozenset({"dtsId"})
@@ -167,13 +168,13 @@ class Engine:
         return out
 
     def get(self, dts_id: str) -> dict[str, Any]:
-        doc = self.store.read(lambda c: Store.get(c, dts_id))
+        doc = self.store.read(lambda c: Store.get(c, dts_id, shared=True))
         if doc is None:
             raise not_found(dts_id)
         return self.view(doc, self.clock())
 
     def get_precheck(self, dts_id: str) -> dict[str, Any]:
-        doc = self.store.read(lambda c: Store.get(c, dts_id))
+        doc = self.store.read(lambda c: Store.get(c, dts_id, shared=True))
         if doc is None:
             raise not_found(dts_id)
         record = doc.get("_precheck")
@@ -399,8 +400,16 @@ class Engine:
         src, dst = _object(body, "srcConnection"), _object(body, "dstConnection")
         _port(src, "srcConnection")
         _port(dst, "dstConnection")
-        mapping = [dict(x) for x in _list(body, "schemaMapping") if isinstance(x, dict)]
+        mapping = []
+        for index, item in enumerate(_list(body, "schemaMapping")):
+            if not isinstance(item, dict):
+                raise ApiFailure(400, "InappropriateJSON", f"schemaMapping[{index}] must be an object")
+            if str(item.get("type") or "") not in OBJECT_TYPES:
+                raise invalid(f"schemaMapping[{index}].type must be one of db, table, view, function, procedure")
+            mapping.append(dict(item))
         granularity = _text(body, "granularity")
+        if granularity not in ("", "instance", "dbtb"):
+            raise invalid("granularity must be instance or dbtb")
         init = _object(body, "initPosition")
 
         def change(doc: dict[str, Any], status: str, now: float, conn: sqlite3.Connection) -> dict[str, Any]:

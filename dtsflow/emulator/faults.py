@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dtsflow.emulator.config import OPERATIONS
 from dtsflow.emulator.failures import ApiFailure
 
 KNOWN_KEYS = frozenset(
@@ -69,6 +70,8 @@ def _rules(value: Any, what: str, *, status: int, code: str, scalar: str) -> dic
         value = {"*": value}
     rules: dict[str, _Rule] = {}
     for op, spec in value.items():
+        if op != "*" and op not in OPERATIONS:
+            raise ValueError(f"{what}: unknown operation {op!r}; use one of {', '.join(OPERATIONS)} or *")
         rule = _Rule(status=status, code=code)
         if isinstance(spec, dict):
             unknown = set(spec) - {"rate", "count", "probability", "status", "code"}

@@ -4,7 +4,10 @@ translation into the `faults` dictionary that `start_in_thread(faults=...)` and 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
+if TYPE_CHECKING:
+    from typing import Any
 
 _OPS = "create, get, list, listWithPage, config, precheck, getPrecheck, skipPrecheck, start, pause, shutdown, delete, rename, resize, or * for all"
 
@@ -43,6 +46,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="F",
         help="multiply every asynchronous duration (precheck 3 s, pause 2 s, shutdown 2 s, load 10 s) by F; "
         "0 makes them immediate (default 1.0)",
+    )
+    p.add_argument(
+        "--duration",
+        action="append",
+        default=[],
+        metavar="PHASE=SECONDS",
+        help="emulated seconds of a phase before --time-scale: precheck (3), pause (2), shutdown (2), "
+        "schema_load (2), base_load (8), run_failure (3)",
     )
     p.add_argument("--verbose", action="store_true", help="log every request on stderr")
     f = p.add_argument_group("faults (also settable at run time with POST /_emulator/faults)")
@@ -108,6 +119,17 @@ def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
         if not sep or not op or not rest:
             raise ValueError(f"{flag} expects OP=VALUE, got {value!r}")
         out.append((op, rest))
+    return out
+
+
+def durations_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """`--duration PHASE=SECONDS` flags as a mapping (ValueError naming the flag on a bad value)."""
+    out: dict[str, float] = {}
+    for name, seconds in _pairs(args.duration, "--duration"):
+        try:
+            out[name] = float(seconds)
+        except ValueError:
+            raise ValueError(f"--duration {name}: {seconds!r} is not a number of seconds") from None
     return out
 
 

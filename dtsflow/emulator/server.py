@@ -24,30 +24,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from dtsflow.emulator.auth import KeyRing, verify
-from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES, Durations
+from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES
+from dtsflow.emulator.durations import Durations, durations_from
 from dtsflow.emulator.engine import Engine
 from dtsflow.emulator.failures import ApiFailure
 from dtsflow.emulator.faults import Faults
-from dtsflow.emulator.store import Store
+from dtsflow.emulator.store import StateError, Store
 
-OPERATIONS = (
-    "create",
-    "get",
-    "list",
-    "listWithPage",
-    "config",
-    "precheck",
-    "getPrecheck",
-    "skipPrecheck",
-    "start",
-    "pause",
-    "shutdown",
-    "delete",
-    "rename",
-    "resize",
-    "schema",
-    "vpc",
-)
 _LITERALS = {("POST", "list"): "list", ("POST", "listWithPage"): "listWithPage", ("POST", "schema"): "schema"}
 _ACTIONS = {"start": "start", "pause": "pause", "shutdown": "shutdown", "config": "config"}
 _ADMIN_BODY_BYTES = 64 << 20
@@ -129,6 +112,7 @@ class Stats:
         with self._lock:
             self.requests: dict[str, int] = {}
             self.statuses: dict[str, int] = {}
+            self.outcomes: dict[str, dict[str, int]] = {}
             self.faults: dict[str, int] = {}
             self.total = 0
 
@@ -137,9 +121,14 @@ class Stats:
             self.requests[op] = self.requests.get(op, 0) + 1
             self.total += 1
 
-    def status(self, code: int) -> None:
+    def outcome(self, op: str, outcome: int | str) -> None:
+        """An answer to a call of `op`: its HTTP status, or "dropped" when the connection was closed instead."""
+        key = str(outcome)
         with self._lock:
-            self.statuses[str(code)] = self.statuses.get(str(code), 0) + 1
+            if isinstance(outcome, int):
+                self.statuses[key] = self.statuses.get(key, 0) + 1
+            per_op = self.outcomes.setdefault(op, {})
+            per_op[key] = per_op.get(key, 0) + 1
 
     def fault(self, kind: str) -> None:
         with self._lock:
@@ -151,6 +140,7 @@ class Stats:
                 "requests": dict(self.requests),
                 "total": self.total,
                 "statuses": dict(self.statuses),
+                "outcomes": {op: dict(counts) for op, counts in self.outcomes.items()},
                 "faults": dict(self.faults),
             }
 
@@ -226,6 +216,18 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._dispatch()
 
+    def do_HEAD(self) -> None:
+        self._refuse_method()
+
+    def do_OPTIONS(self) -> None:
+        self._refuse_method()
+
+    def _refuse_method(self) -> None:
+        self._op = None
+        self._read_body(MAX_BODY_BYTES)
+        request_id = str(uuid.uuid4())
+        self._error(ApiFailure(405, "MethodNotAllowed", f"{self.command} is not supported"), request_id)
+
     # ---- plumbing ------------------------------------------------------------------------------------------
 
     def _read_body(self, limit: int) -> bytes:
@@ -280,7 +282,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         try:
-            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.wfile.write(head if self.command == "HEAD" else head + payload)
         except OSError:  # the client went away; nothing left to tell it
             self.close_connection = True
             return
@@ -288,7 +291,8 @@ class Handler(BaseHTTPRequestHandler):
             self.log_request(status)
 
     def _error(self, failure: ApiFailure, request_id: str) -> None:
-        self.server.stats.status(failure.status)
+        if self._op is not None:
+            self.server.stats.outcome(self._op, failure.status)
         body = {"requestId": request_id, "code": failure.code, "message": failure.message}
         self._send(failure.status, body, request_id, failure.headers)
 
@@ -300,7 +304,10 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    _op: str | None = None  # the /v1 operation being answered (None for admin requests), for the stats
+
     def _dispatch(self) -> None:
+        self._op = None
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = self.path.partition("?")
         path = unquote(raw_path)
@@ -337,7 +344,8 @@ class Handler(BaseHTTPRequestHandler):
         params = parse_query(raw_query)
         query = dict(params)
         op, dts_id = route(self.command, path, set(query))
-        server.stats.count(op or "unknown")
+        self._op = op or "unknown"
+        server.stats.count(self._op)
         wait = faults.throttle()
         if wait is not None:
             server.stats.fault("rate_limited")
@@ -367,9 +375,10 @@ class Handler(BaseHTTPRequestHandler):
         result = self._run(op, dts_id, query, body_raw)
         if faults.drop(op):
             server.stats.fault("drop_response")
+            server.stats.outcome(op, "dropped")
             self._drop()
             return
-        server.stats.status(200)
+        server.stats.outcome(op, 200)
         self._send(200, result, request_id)
 
     def _run(self, op: str, dts_id: str, query: dict[str, str], body_raw: bytes) -> Any:
@@ -415,6 +424,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _admin(self, path: str, raw_query: str, request_id: str) -> None:
         if not is_loopback(str(self.client_address[0])):
+            self.close_connection = True  # the body stays unread: do not reuse this connection
             raise ApiFailure(403, "AccessDenied", "The admin endpoints answer loopback clients only")
         server = self.server
         body = self._json(self._read_body(_ADMIN_BODY_BYTES))
@@ -516,19 +526,23 @@ def make_server(
     faults: dict[str, Any] | None,
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
-    durations: Durations | None = None,
+    durations: Durations | dict[str, float] | None = None,
     verbose: bool = False,
 ) -> EmulatorServer:
     fault_state = Faults(faults)
+    durations = durations_from(durations)
     keys = KeyRing()
     keys.add(access_key, secret_key, security_token)
     for ak, sk, token in extra_keys or []:
         keys.add(ak, sk, token)
     parent = os.path.dirname(os.path.abspath(state_path))
     if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
-    store = Store(state_path)
-    engine = Engine(store, time_scale=time_scale, durations=durations)
+        try:
+            os.makedirs(parent, mode=0o700, exist_ok=True)  # like .dtsflow/ made by the client: private
+        except OSError as exc:
+            raise StateError(f"{state_path}: cannot create its directory ({exc.strerror or exc})") from None
+    store = Store(state_path)  # StateError when the file is not a usable state file
+    engine = Engine(store, time_scale=time_scale, durations=durations_from(durations))
     server_class = EmulatorServer6 if ":" in host else EmulatorServer
     try:
         server = server_class((host, port), engine, keys, fault_state, verbose)
@@ -550,7 +564,7 @@ def start_in_thread(
     faults: dict[str, Any] | None = None,
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
-    durations: Durations | None = None,
+    durations: Durations | dict[str, float] | None = None,
 ) -> RunningEmulator:
     """Serve the emulator from a daemon thread; `state_path=None` uses a fresh temporary state."""
     temp_dir = None

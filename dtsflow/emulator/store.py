@@ -17,9 +17,20 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, TypeVar
 
+from dtsflow.errors import ConfigError
+
 T = TypeVar("T")
+STATE_FORMAT = 1  # bump when the tables or the task document change incompatibly
+
+
+class StateError(ConfigError):
+    """The state file cannot be used (not SQLite, corrupt, or written by an incompatible version).
+
+    A `ConfigError`, so that `dtsflow emulator` and `--emulator` report it as one clear line."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -56,6 +67,12 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+@lru_cache(maxsize=8192)
+def _parsed(text: str) -> dict[str, Any]:
+    """A task document parsed once per distinct stored text. Shared: callers of the read paths never modify it."""
+    return dict(json.loads(text))
+
+
 class Store:
     """Tasks, idempotency tokens and an id counter in one SQLite file."""
 
@@ -64,8 +81,21 @@ class Store:
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._connection() as conn:
-            conn.executescript(_SCHEMA)
+        try:
+            with self._connection() as conn:
+                conn.executescript(_SCHEMA)
+            with self.write() as tx:
+                row = tx.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+                if row is None:
+                    tx.execute("INSERT INTO meta(key, value) VALUES('format', ?)", (str(STATE_FORMAT),))
+                elif row[0] != str(STATE_FORMAT):
+                    raise StateError(f"{path}: state format {row[0]} is not supported (this version: {STATE_FORMAT})")
+        except sqlite3.Error as exc:
+            self.close()
+            raise StateError(f"{path}: not a usable emulator state file ({exc})") from None
+        except StateError:
+            self.close()
+            raise
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
@@ -124,9 +154,12 @@ class Store:
         return f"dtsm{_base36(seq, 8)}{tail}"
 
     @staticmethod
-    def get(conn: sqlite3.Connection, dts_id: str) -> dict[str, Any] | None:
+    def get(conn: sqlite3.Connection, dts_id: str, *, shared: bool = False) -> dict[str, Any] | None:
+        """The task document; `shared=True` (read-only callers) may return a cached object that must not change."""
         row = conn.execute("SELECT doc FROM tasks WHERE dts_id=?", (dts_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        return _parsed(row[0]) if shared else dict(json.loads(row[0]))
 
     @staticmethod
     def put(conn: sqlite3.Connection, doc: dict[str, Any]) -> None:
@@ -141,7 +174,10 @@ class Store:
 
     @staticmethod
     def scan(conn: sqlite3.Connection, *, types: list[str] | None, after: str = "") -> Iterator[dict[str, Any]]:
-        """Tasks in id (= creation) order from id `after` (inclusive), optionally of some types only."""
+        """Tasks in id (= creation) order from id `after` (inclusive), optionally of some types only.
+
+        Read-only: the documents may be shared cached objects.
+        """
         if types:
             marks = ",".join("?" * len(types))
             cursor = conn.execute(
@@ -150,7 +186,7 @@ class Store:
         else:
             cursor = conn.execute("SELECT doc FROM tasks WHERE dts_id >= ? ORDER BY dts_id", (after,))
         for (text,) in cursor:
-            yield dict(json.loads(text))
+            yield _parsed(text)
 
     # ---- idempotency tokens --------------------------------------------------------------------------------
 

@@ -66,6 +66,25 @@ def test_serves_prints_keys_persists_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
 
 
+def test_state_survives_sigkill_of_the_server(tmp_path: Path) -> None:
+    proc, url, _ = _start("--time-scale", "0", cwd=tmp_path)
+    api = Api(url, DEV_ACCESS_KEY, DEV_SECRET_KEY)
+    ids = [api.new_task(f"k{i}") for i in range(5)]
+    api.action(ids[0], "precheck")
+    api.close()
+    proc.kill()  # SIGKILL: no clean shutdown, no checkpoint
+    proc.wait(20)
+    proc, url, _ = _start("--time-scale", "0", cwd=tmp_path)
+    try:
+        api = Api(url, DEV_ACCESS_KEY, DEV_SECRET_KEY)
+        assert [api.get(i).body["taskName"] for i in ids] == [f"k{i}" for i in range(5)]
+        assert api.status(ids[0]) == "checkPass"
+        api.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+
+
 def test_custom_keys_are_used_and_the_secret_is_not_printed(tmp_path: Path) -> None:
     secret = "canary-secret-4b1d"
     proc, url, lines = _start("--access-key", "my-ak", "--secret-key", secret, "--state", "s.db", cwd=tmp_path)
@@ -93,6 +112,7 @@ def test_help_documents_every_knob() -> None:
         "--secret-key",
         "--security-token",
         "--time-scale",
+        "--duration",
         "--latency-ms",
         "--jitter-ms",
         "--error-rate",
@@ -117,8 +137,14 @@ def test_bad_flags_fail_with_one_clear_line(tmp_path: Path) -> None:
         (["--error-rate", "create"], "--error-rate expects OP=VALUE"),
         (["--access-key", "only-the-id"], "give both --access-key and --secret-key"),
         (["--error-rate", "create=2"], "between 0 and 1"),
+        (["--fail-next", "strat=1"], "unknown operation 'strat'"),
         (["--time-scale", "-1"], "--time-scale must not be negative"),
+        (["--duration", "precheck=soon"], "--duration precheck: 'soon' is not a number of seconds"),
+        (["--duration", "coffee=1"], "unknown durations ['coffee']"),
     ]
+    (tmp_path / "junk.db").write_text("not sqlite " * 200)
+    cases.append((["--state", str(tmp_path / "junk.db")], "not a usable emulator state file"))
+    cases.append((["--state", str(tmp_path / "junk.db" / "sub" / "s.db")], "cannot create its directory"))
     for args, message in cases:
         done = run_cli("emulator", "--port", "0", "--state", str(tmp_path / "s.db"), *args, cwd=tmp_path, timeout=30)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
@@ -136,3 +162,17 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         done = run_cli("emulator", "--port", str(port), "--state", str(tmp_path / "s.db"), cwd=tmp_path, timeout=30)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_importing_the_package_and_its_options_loads_no_server_code() -> None:
+    """`dtsflow --help` imports `dtsflow.emulator.options`; that must not pull in the server or heavy modules."""
+    code = (
+        "import sys, dtsflow.emulator, dtsflow.emulator.options\n"
+        "heavy = ['http.server', 'sqlite3', 'dataclasses', 'typing', 'pydantic', 'httpx', 'json']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -53,6 +53,7 @@ def test_drop_response_commits_then_closes_the_connection(instant: RunningEmulat
     tasks = api.call("POST", "/v1/task/list", body={}).body["task"]
     assert len(tasks) == 3  # the two unanswered creates were committed
     assert instant.stats["faults"] == {"drop_response": 2}
+    assert instant.stats["outcomes"]["create"] == {"dropped": 2, "200": 1}
 
 
 def test_a_dropped_create_retried_with_its_token_makes_one_task(instant: RunningEmulator, api: Api) -> None:
@@ -105,3 +106,5 @@ def test_faults_given_at_start() -> None:
         api.close()
     with pytest.raises(ValueError, match="unknown fault keys"):
         start_in_thread(faults={"latency": 5})
+    with pytest.raises(ValueError, match="unknown operation 'crate'"):
+        start_in_thread(faults={"error_rate": {"crate": 0.5}})

@@ -146,6 +146,7 @@ def test_admin_endpoints(instant: RunningEmulator, api: Api) -> None:
     assert stats["requests"] == {"create": 1, "config": 1, "get": 2}
     assert stats["total"] == 4
     assert stats["statuses"] == {"200": 3, "404": 1}
+    assert stats["outcomes"] == {"create": {"200": 1}, "config": {"200": 1}, "get": {"200": 1, "404": 1}}
     assert api.admin("POST", "/_emulator/stats/reset").status == 200
     assert api.admin("GET", "/_emulator/stats").body["total"] == 0
 
@@ -222,3 +223,57 @@ def test_ipv6_loopback_when_available() -> None:
         api.host = "::1"
         assert api.call("POST", "/v1/task/list", body={}).status == 200
         api.close()
+
+
+def test_two_emulators_on_one_state_file_share_one_consistent_state(tmp_path: Path) -> None:
+    """As two `--emulator` runs in one directory would: writes of one are seen by the other, tokens are shared."""
+    state = str(tmp_path / "shared.sqlite3")
+    with start_in_thread(state_path=state, time_scale=0) as one, start_in_thread(state_path=state, time_scale=0) as two:
+        a = Api(one.url, one.access_key, one.secret_key)
+        b = Api(two.url, two.access_key, two.secret_key)
+        dts_id = a.new_task("shared")
+        assert b.get(dts_id).body["taskName"] == "shared"
+        b.action(dts_id, "precheck")
+        assert a.status(dts_id) == "checkPass"
+        results: list[str] = []
+        lock = threading.Lock()
+
+        def create(url: str) -> None:
+            client = Api(url, one.access_key, one.secret_key)
+            got = client.create(token="both")
+            client.close()
+            with lock:
+                results.append(got.body["dtsTasks"][0]["dtsId"])
+
+        threads = [threading.Thread(target=create, args=(emu.url,)) for emu in (one, two) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert len(results) == 12 and len(set(results)) == 1
+        ids = [t["dtsId"] for t in a.call("POST", "/v1/task/list", body={}).body["task"]]
+        assert len(ids) == len(set(ids)) == 2
+        a.close()
+        b.close()
+
+
+def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from dtsflow.emulator.store import StateError
+    from dtsflow.errors import ConfigError
+
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="not a usable emulator state file") as caught:
+        start_in_thread(state_path=str(junk))
+    assert isinstance(caught.value, ConfigError)
+    future = tmp_path / "future.sqlite3"
+    with start_in_thread(state_path=str(future)):
+        pass
+    with sqlite3.connect(future) as conn:
+        conn.execute("UPDATE meta SET value='99' WHERE key='format'")
+    with pytest.raises(StateError, match="state format 99 is not supported"):
+        start_in_thread(state_path=str(future))

@@ -157,6 +157,11 @@ def test_error_bodies(api: Api) -> None:
     assert (put_without_key.status, put_without_key.code) == (400, "InvalidURI")
     wrong_method = api.call("PATCH", "/v1/task/dtsmx/start")
     assert (wrong_method.status, wrong_method.code) == (405, "MethodNotAllowed")
+    options = api.call("OPTIONS", "/v1/task")
+    assert (options.status, options.code) == (405, "MethodNotAllowed")
+    head = api.call("HEAD", "/v1/task/dtsmx")
+    assert head.status == 405 and head.raw == b""  # no body on HEAD; the connection stays usable
+    assert api.get("dtsmx").code == "InstanceNotExist"
 
 
 def test_get_with_a_content_type_and_a_body_less_post_are_accepted(api: Api) -> None:

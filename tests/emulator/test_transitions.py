@@ -236,8 +236,33 @@ def test_config_validation(api: Api) -> None:
     bad_port = config_body("x")
     bad_port["srcConnection"]["dbPort"] = "abc"
     assert api.call("POST", f"/v1/task/{dts_id}/config", body=bad_port).code == "InvalidParameter"
+    bad_mapping = config_body("x", schemaMapping=[{"type": "sequence", "src": "a", "dst": "a"}])
+    assert api.call("POST", f"/v1/task/{dts_id}/config", body=bad_mapping).code == "InvalidParameter"
+    not_object = config_body("x", schemaMapping=["a.b"])
+    assert api.call("POST", f"/v1/task/{dts_id}/config", body=not_object).code == "InappropriateJSON"
+    bad_granularity = config_body("x", granularity="row")
+    assert api.call("POST", f"/v1/task/{dts_id}/config", body=bad_granularity).code == "InvalidParameter"
     string_port = config_body("x")
     string_port["srcConnection"]["dbPort"] = "3307"
     assert api.call("POST", f"/v1/task/{dts_id}/config", body=string_port).status == 200
     assert api.get(dts_id).body["srcConnection"]["dbPort"] == 3307
     assert api.status(dts_id) == "ready"
+
+
+def test_phase_durations_can_be_set_one_by_one() -> None:
+    from dtsflow.emulator import start_in_thread
+
+    durations = {"precheck": 10_000.0, "schema_load": 0.0, "base_load": 0.0}
+    with start_in_thread(time_scale=1.0, durations=durations) as emu:
+        api = Api(emu.url, emu.access_key, emu.secret_key)
+        slow = api.new_task("slow-check")
+        api.action(slow, "precheck")
+        assert api.status(slow) == "checking"  # precheck takes hours
+        [ready] = emu.seed([{"taskName": "fast-load", "status": "checkPass", "dataType": ["schema", "base"]}])
+        api.action(ready, "start")
+        assert api.status(ready) == "finished"  # the load takes no time
+        api.close()
+    with pytest.raises(ValueError, match="unknown durations"):
+        start_in_thread(durations={"prechek": 1.0})
+    with pytest.raises(ValueError, match="non-negative"):
+        start_in_thread(durations={"pause": -1.0})
