@@ -636,8 +636,10 @@ class Executor:
         if isinstance(decision, _Resume):
             state.dts_id, state.status, state.mutated_at = decision.dts_id, TaskStatus.UN_CONFIG, float("-inf")
             return decision.note
-        if decision is None:
-            decision = _Create(client_token(change.task, create_body(change.spec), 0), 0)
+        if decision is None:  # a create later in the plan (a replacement): after the journal's last generation
+            entry = self._journal.get(change.task) if self._journal else None
+            generation = entry.generation + 1 if entry is not None and not entry.pending else 0
+            decision = _Create(client_token(change.task, create_body(change.spec), generation), generation)
         self._create_with(change, state, decision)
         return ""
 

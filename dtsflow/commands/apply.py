@@ -25,6 +25,7 @@ from dtsflow.errors import ConfigError, PlanError
 from dtsflow.events import EVENT_FORMAT_VERSION, Observer
 from dtsflow.manifest import parse_duration
 from dtsflow.plan import Plan
+from dtsflow.report import ApplyReport, Outcome, TaskResult
 
 if TYPE_CHECKING:
     from dtsflow.client import DtsClient
@@ -86,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         if plan.errors:
             raise PlanError("the plan cannot be applied: " + "; ".join(f"{c.task}: {c.error}" for c in plan.errors))
         if not plan.has_changes:
-            if args.format == "text":
+            if args.format == "json":
+                report = ApplyReport(tasks=[TaskResult(c.task, str(c.action), Outcome.UNCHANGED) for c in plan.changes])
+                out.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
+            else:
                 out.write("No changes.\n")
             return 0
         if plan_in is None and not args.auto_approve and not _confirm(out):
@@ -102,10 +106,7 @@ def _interactive() -> bool:
 def _confirm(out: TextIO) -> bool:
     out.write(CONFIRM_PROMPT)
     out.flush()
-    try:
-        answer = sys.stdin.readline()
-    except KeyboardInterrupt:
-        return False
+    answer = sys.stdin.readline()  # Ctrl-C here is a KeyboardInterrupt: the CLI exits 130, nothing was done
     return answer.strip() == "yes"
 
 

@@ -24,8 +24,13 @@ def test_new_tasks_reach_running_and_a_second_apply_makes_no_mutating_call(env: 
     second = env.apply(manifest, "--auto-approve")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "No changes." in second.stdout
+    as_json = env.apply(manifest, "--auto-approve", "--format", "json")
+    assert as_json.returncode == 0
+    events = json_lines(as_json.stdout)
+    assert [e["event"] for e in events] == ["plan", "apply_report"]
+    assert events[-1]["unchanged"] == 3 and events[-1]["exit_code"] == 0
     assert env.mutating() == 0
-    assert env.stats()["requests"].get("list", 0) >= 1
+    assert env.stats()["requests"].get("list", 0) >= 2
 
 
 def test_journal_is_private_and_holds_no_secret(env: Env) -> None:
