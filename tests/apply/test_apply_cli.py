@@ -209,3 +209,29 @@ def test_parallelism_and_timeout_flags_are_checked(env: Env) -> None:
     bad = env.apply(manifest, "--auto-approve", "--timeout", "soon")
     assert bad.returncode == 1 and "--timeout" in bad.stderr
     assert env.mutating() == 0
+
+
+def test_replace_needs_allow_replace_and_then_makes_a_new_task(env: Env) -> None:
+    assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    old_id = env.by_name()["orders"]["dtsId"]
+    changed = task("orders")
+    changed["dst"] = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": "db2.internal", "port": 3306}
+    manifest = env.write([changed])
+    env.reset_stats()
+    refused = env.apply(manifest, "--auto-approve")
+    assert refused.returncode == 1 and env.mutating() == 0
+    replaced = env.apply(manifest, "--auto-approve", "--allow-replace")
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    live = env.tasks()
+    assert len(live) == 1 and live[0]["dtsId"] != old_id and live[0]["status"] == "running"
+
+
+def test_reconfigure_resends_the_configuration_of_a_running_task(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    assert env.apply(manifest, "--auto-approve").returncode == 0
+    env.reset_stats()
+    result = env.apply(manifest, "--auto-approve", "--reconfigure", "orders")
+    assert result.returncode == 0, result.stdout + result.stderr
+    requests = env.stats()["requests"]
+    assert requests.get("config") == 1 and requests.get("create", 0) == 0
+    assert env.by_name()["orders"]["status"] == "running"
