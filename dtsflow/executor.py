@@ -721,19 +721,20 @@ class Executor:
         return note or ""
 
     def _skip_precheck(self, change: Change, step: Step, state: _TaskState) -> str:
+        """A plan step of its own for a task already `checkFailed`: the same policy as after a precheck."""
         self._require_id(change, state)
+        targets = self._targets(step) or frozenset({TaskStatus.CHECK_PASS})
         status = self._known_status(state)
-        if status is None or status == TaskStatus.CHECK_FAILED or status in step.expect:
-            if status is None:
-                status = self._reread(state)
-            if status in (step.wait_for or [TaskStatus.CHECK_PASS]):
-                return f"already {status}"
-            if status != TaskStatus.CHECK_FAILED:
-                raise StepFailure(f"the task is {status}; skip-precheck needs it in checkFailed", status=status)
-            return self._precheck_policy(change, step, state)
-        if status in (step.wait_for or [TaskStatus.CHECK_PASS]):
+        if status is None or (status not in targets and status != TaskStatus.CHECK_FAILED):
+            status = self._reread(state)
+        if status in targets:
             return f"already {status}"
-        raise StepFailure(f"the task is {status}; skip-precheck needs it in checkFailed", status=status)
+        if status in UNDERWAY[StepKind.SKIP_PRECHECK]:
+            self._wait(change, step, state, targets, frozenset(step.fail_on) | {TaskStatus.CHECK_FAILED})
+            return UNDERWAY_NOTE
+        if status != TaskStatus.CHECK_FAILED:
+            raise StepFailure(f"the task is {status}; skip-precheck needs it in checkFailed", status=status)
+        return self._precheck_policy(change, step, state)
 
     def _precheck_policy(self, change: Change, step: Step, state: _TaskState) -> str:
         """The task is checkFailed: skip when every failed item is allowed, else fail with the items."""

@@ -235,3 +235,16 @@ def test_reconfigure_resends_the_configuration_of_a_running_task(env: Env) -> No
     requests = env.stats()["requests"]
     assert requests.get("config") == 1 and requests.get("create", 0) == 0
     assert env.by_name()["orders"]["status"] == "running"
+
+
+def test_a_skip_list_added_after_a_failed_precheck_skips_it_on_the_next_apply(env: Env) -> None:
+    bad = task("bad", src_host="db-binlog-off.internal")
+    assert env.apply(env.write([bad]), "--auto-approve").returncode == 1
+    assert env.by_name()["bad"]["status"] == "checkFailed"
+    allowed = task("bad", src_host="db-binlog-off.internal", precheck={"skip": ["srcBinlogFormat"]})
+    env.reset_stats()
+    result = env.apply(env.write([allowed]), "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert env.by_name()["bad"]["status"] == "running"
+    requests = env.stats()["requests"]
+    assert requests.get("skipPrecheck") == 1 and requests.get("create", 0) == 0
