@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from dtsflow.events import (
-    ApplyFinished,
     ApplyStarted,
     Event,
     StepFailed,
@@ -64,11 +63,12 @@ def increment_delay(live: LiveTask | None) -> float | None:
 
 
 class PlainProgress:
-    """One line per event, for logs and CI."""
+    """One line per event, for logs and CI; a poll is printed only when the task's status changed."""
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._start = time.monotonic()
+        self._last_status: dict[str, str] = {}
 
     def _line(self, text: str) -> None:
         self._out.write(f"[{time.monotonic() - self._start:7.2f}s] {text}\n")
@@ -84,6 +84,9 @@ class PlainProgress:
             case StepStarted():
                 self._line(f"{event.task}: {event.step} ({event.index}/{event.total})")
             case StepPolled():
+                if self._last_status.get(event.task) == event.status:
+                    return
+                self._last_status[event.task] = event.status
                 percent = f", base {event.base_percent:g}%" if event.base_percent is not None else ""
                 self._line(f"{event.task}: {event.step}: status {event.status}{percent}")
             case StepSucceeded():
@@ -97,31 +100,8 @@ class PlainProgress:
             case TaskFinished():
                 message = f": {event.message}" if event.message else ""
                 self._line(f"{event.task}: {event.outcome}{message}")
-            case ApplyFinished():
-                pass  # the report's summary follows
             case _:
-                pass
-
-
-def plain_wants(event: Event, last_status: dict[str, str]) -> bool:
-    """Plain output prints a poll only when the task's status changed."""
-    if isinstance(event, StepPolled):
-        if last_status.get(event.task) == event.status:
-            return False
-        last_status[event.task] = event.status
-    return True
-
-
-class PlainLines:
-    """`PlainProgress` without repeated poll lines."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._inner = PlainProgress(out)
-        self._last: dict[str, str] = {}
-
-    def __call__(self, event: Event) -> None:
-        if plain_wants(event, self._last):
-            self._inner(event)
+                pass  # ApplyFinished: the report's summary follows
 
 
 class JsonProgress:

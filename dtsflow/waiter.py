@@ -27,6 +27,9 @@ from dtsflow.live import LiveTask
 ABSENT = "deleted"
 """Pseudo-status of a task that the list no longer shows (released)."""
 
+ABSENT_POLLS = 2
+"""A waited-for task missing from this many consecutive lists has gone (one miss may be a list that lags a create)."""
+
 MAX_LIST_FAILURES = 3
 """Consecutive failed list calls (each already retried by the client) after which waits fail."""
 
@@ -93,6 +96,7 @@ class _Waiter:
     targets: frozenset[str]
     stops: frozenset[str]
     on_poll: PollCallback | None
+    absent_seen: int = 0  # consecutive snapshots without the task
     done: threading.Event = field(default_factory=threading.Event)
     result: WaitResult | None = None
 
@@ -260,9 +264,10 @@ class Poller:
                     waiter.finish(WaitResult(WaitOutcome.REACHED, status=status, live=live))
                 elif status in waiter.stops:
                     waiter.finish(WaitResult(WaitOutcome.FAILED, status=status, live=live, message=_errmsg(live)))
-                elif live is None:
+                elif live is None and waiter.absent_seen + 1 >= ABSENT_POLLS:
                     waiter.finish(WaitResult(WaitOutcome.FAILED, status=ABSENT, message="the task no longer exists"))
                 else:
+                    waiter.absent_seen = waiter.absent_seen + 1 if live is None else 0
                     still.append(waiter)
             self._waiters = still
             self._interval = min(self.policy.cap, self._interval * self.policy.factor)

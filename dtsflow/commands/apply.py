@@ -126,7 +126,7 @@ def _show_plan(plan: Plan, fmt: str, out: TextIO) -> None:
 def _execute(plan: Plan, client: DtsClient, args: argparse.Namespace, timeout: float | None, out: TextIO) -> int:
     from dtsflow.executor import Executor
     from dtsflow.journal import Journal
-    from dtsflow.progress import JsonProgress, LiveProgress, PlainLines
+    from dtsflow.progress import JsonProgress, LiveProgress, PlainProgress
     from dtsflow.report import render_report_text
     from dtsflow.secrets import resolve_secret
 
@@ -138,7 +138,7 @@ def _execute(plan: Plan, client: DtsClient, args: argparse.Namespace, timeout: f
         live_view = LiveProgress(out)
         observer = live_view
     else:
-        observer = PlainLines(out)
+        observer = PlainProgress(out)
     stop = threading.Event()
     executor = Executor(
         client,
