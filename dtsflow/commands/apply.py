@@ -55,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
         plan_in: Plan | None = load_plan(args.paths[0])
         assert plan_in is not None
+        if args.prune or args.allow_replace or args.reconfigure:
+            print(
+                "note: --prune, --allow-replace and --reconfigure shape a plan; the saved plan already has them",
+                file=sys.stderr,
+            )
         manifests = load_manifests(plan_in.manifest_paths, variables=variables, var_files=args.var_file)
     else:
         plan_in = None
