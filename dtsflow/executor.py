@@ -86,6 +86,34 @@ the executor waits for the outcome instead of calling again or failing."""
 
 UNDERWAY_NOTE = "already underway"
 
+RUNNING_FAMILY = frozenset(
+    {
+        TaskStatus.RUNNING,
+        TaskStatus.INIT_RUNNING,
+        TaskStatus.BIDIRECT_RUNNING,
+        TaskStatus.SINGLE_RUNNING,
+        TaskStatus.RETRYING,
+    }
+)
+STARTED = RUNNING_FAMILY | {
+    TaskStatus.STOPPING,
+    TaskStatus.STOPPED,
+    TaskStatus.STOP_CHECK_FAILED,
+    TaskStatus.RUN_FAILED,
+    TaskStatus.CHECK_FAILED_ADD,
+    TaskStatus.CHECK_PASS_ADD,
+    TaskStatus.FINISHED,
+}
+BEYOND: dict[StepKind, frozenset[str]] = {
+    StepKind.PRECHECK: frozenset(STARTED),
+    StepKind.SKIP_PRECHECK: frozenset(STARTED),
+}
+"""Statuses that mean the step's goal was passed already (a task that has started was prechecked): success."""
+
+TRANSIENT = frozenset({TaskStatus.CHECKING, TaskStatus.STOPPING})
+"""Passing statuses a wait sits through whatever the step; any status a wait does not expect, seen in two
+lists in a row, fails the wait ("the task moved to X")."""
+
 PROGRESS_STATUSES = frozenset({TaskStatus.RUNNING, TaskStatus.FINISHED})
 """Statuses in which `dynamicInfo.base` says something about the load (not during a precheck)."""
 
@@ -475,9 +503,18 @@ class Executor:
 
     # -- generic mutating step -----------------------------------------------------------------------
     def _targets(self, step: Step) -> frozenset[str]:
+        """Statuses in which the step is done: its `wait_for`, gone for a delete, and what lies beyond."""
+        done = frozenset(step.wait_for) | BEYOND.get(step.kind, frozenset())
         if step.kind is StepKind.DELETE:
-            return frozenset(step.wait_for) | {ABSENT}
-        return frozenset(step.wait_for)
+            return done | {ABSENT}
+        return done
+
+    def _tolerated(self, step: Step) -> frozenset[str]:
+        """Statuses a wait sits through: where the step starts from, its own transition, passing states."""
+        tolerated = frozenset(step.expect) | UNDERWAY.get(step.kind, frozenset()) | TRANSIENT
+        if step.kind is StepKind.START:
+            tolerated |= RUNNING_FAMILY
+        return tolerated
 
     def _known_status(self, state: _TaskState) -> str | None:
         """The task's status if something newer than our last call to it says so."""
@@ -595,6 +632,7 @@ class Executor:
                 stops=stops,
                 timeout=max(timeout - (self._clock() - began), 0.0),
                 on_poll=on_poll,
+                tolerate=self._tolerated(step),
             )
             if (
                 stale is not None
@@ -686,6 +724,9 @@ class Executor:
                 return already
             self._call(step, state, send)
         except StepFailure:
+            if state.fresh_create and state.status not in DEAD_STATUSES and self._named(state, change.task):
+                # Our token's task was configured and moved on by another apply of the same manifest.
+                return f"configured by another run (the task is {state.status})"
             # A token may have answered with a task released long ago (DESIGN §4): create a new generation.
             if not (state.fresh_create and not state.regenerated and state.status in DEAD_STATUSES):
                 raise
@@ -700,6 +741,13 @@ class Executor:
             return f"{old} was a released task; created {state.dts_id} (generation {generation})"
         return ""
 
+    def _named(self, state: _TaskState, name: str) -> bool:
+        """Whether the latest list shows the task under `name`."""
+        assert self._poller is not None
+        latest = self._poller.latest
+        live = latest.tasks.get(state.dts_id or "") if latest else None
+        return live is not None and live.task_name == name
+
     # -- precheck ------------------------------------------------------------------------------------
     def _precheck(self, change: Change, step: Step, state: _TaskState) -> str:
         self._require_id(change, state)
@@ -709,7 +757,7 @@ class Executor:
             note = self._call(step, state, self._client.precheck)
         if note is not None and note != UNDERWAY_NOTE:
             return note
-        targets = frozenset(step.wait_for) or frozenset({TaskStatus.CHECK_PASS})
+        targets = self._targets(step) | ({TaskStatus.CHECK_PASS} if not step.wait_for else set())
         stops = frozenset(step.fail_on) | {TaskStatus.CHECK_FAILED}
         stale = TaskStatus.CHECK_FAILED if before == TaskStatus.CHECK_FAILED else None
         try:
@@ -723,7 +771,7 @@ class Executor:
     def _skip_precheck(self, change: Change, step: Step, state: _TaskState) -> str:
         """A plan step of its own for a task already `checkFailed`: the same policy as after a precheck."""
         self._require_id(change, state)
-        targets = self._targets(step) or frozenset({TaskStatus.CHECK_PASS})
+        targets = self._targets(step) | ({TaskStatus.CHECK_PASS} if not step.wait_for else set())
         status = self._known_status(state)
         if status is None or (status not in targets and status != TaskStatus.CHECK_FAILED):
             status = self._reread(state)

@@ -30,6 +30,9 @@ ABSENT = "deleted"
 ABSENT_POLLS = 2
 """A waited-for task missing from this many consecutive lists has gone (one miss may be a list that lags a create)."""
 
+ELSEWHERE_POLLS = 2
+"""Consecutive lists showing a status the wait does not expect before the wait fails (one may be a passing state)."""
+
 MAX_LIST_FAILURES = 3
 """Consecutive failed list calls (each already retried by the client) after which waits fail."""
 
@@ -96,7 +99,9 @@ class _Waiter:
     targets: frozenset[str]
     stops: frozenset[str]
     on_poll: PollCallback | None
+    tolerate: frozenset[str] | None = None  # None: wait through any status
     absent_seen: int = 0  # consecutive snapshots without the task
+    elsewhere_seen: int = 0  # consecutive snapshots in a status outside targets, stops and `tolerate`
     done: threading.Event = field(default_factory=threading.Event)
     result: WaitResult | None = None
 
@@ -163,9 +168,16 @@ class Poller:
         stops: Iterable[str] = (),
         timeout: float,
         on_poll: PollCallback | None = None,
+        tolerate: Iterable[str] | None = None,
     ) -> WaitResult:
-        """Block until a list call shows `dts_id` in `targets` (or `stops`, or gone), or `timeout` passes."""
-        waiter = _Waiter(dts_id, frozenset(targets), frozenset(stops), on_poll)
+        """Block until a list call shows `dts_id` in `targets` (or `stops`, or gone), or `timeout` passes.
+
+        With `tolerate`, a task seen in any other status (not a target, stop or tolerated one) in
+        `ELSEWHERE_POLLS` consecutive lists has moved somewhere unexpected: the wait fails with that status.
+        """
+        waiter = _Waiter(
+            dts_id, frozenset(targets), frozenset(stops), on_poll, None if tolerate is None else frozenset(tolerate)
+        )
         with self._cond:
             if self._interrupted:
                 return WaitResult(WaitOutcome.INTERRUPTED, message="interrupted")
@@ -266,8 +278,18 @@ class Poller:
                     waiter.finish(WaitResult(WaitOutcome.FAILED, status=status, live=live, message=_errmsg(live)))
                 elif live is None and waiter.absent_seen + 1 >= ABSENT_POLLS:
                     waiter.finish(WaitResult(WaitOutcome.FAILED, status=ABSENT, message="the task no longer exists"))
+                elif (
+                    live is not None
+                    and waiter.tolerate is not None
+                    and status not in waiter.tolerate
+                    and waiter.elsewhere_seen + 1 >= ELSEWHERE_POLLS
+                ):
+                    message = f"the task moved to {status}" + (f": {live.errmsg}" if live.errmsg else "")
+                    waiter.finish(WaitResult(WaitOutcome.FAILED, status=status, live=live, message=message))
                 else:
                     waiter.absent_seen = waiter.absent_seen + 1 if live is None else 0
+                    elsewhere = live is not None and waiter.tolerate is not None and status not in waiter.tolerate
+                    waiter.elsewhere_seen = waiter.elsewhere_seen + 1 if elsewhere else 0
                     still.append(waiter)
             self._waiters = still
             self._interval = min(self.policy.cap, self._interval * self.policy.factor)

@@ -150,3 +150,20 @@ def test_ctrl_c_finishes_calls_in_flight_reports_and_exits_130(env: Env) -> None
     rerun = env.apply(manifest, "--auto-approve")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert len(env.tasks()) == 6
+
+
+def test_two_applies_at_the_same_time_converge_on_one_task_per_name(env: Env) -> None:
+    """Same manifest, same moment (token de-duplication on, the emulator's default): neither run hangs or
+    duplicates a task. A run may find the other's precheck in progress when it plans, and then refuses to
+    plan (the planner's rule; nothing done); a third apply then has nothing to do."""
+    manifest = env.write([task(f"p{i}") for i in range(5)])
+    procs = [env.popen_apply(manifest, "--auto-approve") for _ in range(2)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0 or "in progress" in err, out + err
+    assert any(proc.returncode == 0 for proc in procs)
+    named = _named(env)
+    assert sorted(named) == [f"p{i}" for i in range(5)]
+    assert len(env.tasks()) == 5
+    assert all(t["status"] == "running" for t in named.values())
+    assert "No changes." in env.apply(manifest, "--auto-approve").stdout
