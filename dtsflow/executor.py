@@ -315,7 +315,7 @@ class Executor:
     # -- scheduling ----------------------------------------------------------------------------------
     def _schedule(self, run: _Run) -> None:
         names = {c.task for c in run.order}
-        waiting = [c for c in run.order]
+        waiting = list(run.order)
         interrupted_seen = False
         threads: list[threading.Thread] = []
         with self._cond:
@@ -334,7 +334,7 @@ class Executor:
                         run.results[change.task] = self._not_attempted(change, Outcome.INTERRUPTED, "interrupted")
                         self._finished(run.results[change.task])
                         continue
-                    blocker = self._blocker(change, run, names)
+                    blocker = self._blocker(change, run)
                     if blocker is not None:
                         waiting.remove(change)
                         run.results[change.task] = self._not_attempted(change, Outcome.SKIPPED, blocker)
@@ -360,7 +360,7 @@ class Executor:
         for thread in threads:
             thread.join()
 
-    def _blocker(self, change: Change, run: _Run, names: set[str]) -> str | None:
+    def _blocker(self, change: Change, run: _Run) -> str | None:
         for dep in change.depends_on:
             result = run.results.get(dep)
             if result is not None and result.outcome not in (Outcome.APPLIED, Outcome.UNCHANGED):
