@@ -235,21 +235,7 @@ class Executor:
         return report
 
     def check_secrets(self, plan: Plan) -> None:
-        """Fail fast, before any request: every secret a create or config needs must resolve."""
-        problems: list[str] = []
-        for change in plan.changes:
-            if change.spec is None or not any(s.kind in (StepKind.CREATE, StepKind.CONFIG) for s in change.steps):
-                continue
-            for ref in secret_names(change.spec):
-                if self._resolve is None:
-                    problems.append(f"{change.task}: no secret resolver for {ref}")
-                    continue
-                try:
-                    self._resolve(ref)
-                except Exception as exc:  # the resolver's message names the reference, never a value
-                    problems.append(f"{change.task}: {exc}")
-        if problems:
-            raise ConfigError("cannot resolve secrets; nothing was done:\n  " + "\n  ".join(problems))
+        check_secrets(plan, self._resolve)
 
     def _emit(self, event: Event) -> None:
         with self._emit_lock:
@@ -812,6 +798,24 @@ class Executor:
         if already is None:
             self._wait(change, skip_step, state, self._targets(skip_step), frozenset(step.fail_on))
         return "skipped failed checks allowed by precheck.skip: " + ", ".join(i.name for i in failed)
+
+
+def check_secrets(plan: Plan, resolve: SecretResolver | None) -> None:
+    """Fail fast, before any mutating request: every secret a create or config of the plan needs must resolve."""
+    problems: list[str] = []
+    for change in plan.changes:
+        if change.spec is None or not any(s.kind in (StepKind.CREATE, StepKind.CONFIG) for s in change.steps):
+            continue
+        for ref in secret_names(change.spec):
+            if resolve is None:
+                problems.append(f"{change.task}: no secret resolver for {ref}")
+                continue
+            try:
+                resolve(ref)
+            except Exception as exc:  # the resolver's message names the reference, never a value
+                problems.append(f"{change.task}: {exc}")
+    if problems:
+        raise ConfigError("cannot resolve secrets; nothing was done:\n  " + "\n  ".join(problems))
 
 
 def _parse_time(text: str) -> float | None:

@@ -248,3 +248,15 @@ def test_a_skip_list_added_after_a_failed_precheck_skips_it_on_the_next_apply(en
     assert env.by_name()["bad"]["status"] == "running"
     requests = env.stats()["requests"]
     assert requests.get("skipPrecheck") == 1 and requests.get("create", 0) == 0
+
+
+def test_a_saved_plan_whose_secret_is_missing_costs_no_request(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    assert env.cli("plan", manifest, "-o", "plan.json").returncode in (0, 2)
+    assert CANARY not in (env.cwd / "plan.json").read_text()
+    env.reset_stats()
+    without_secret = {k: v for k, v in env.env().items() if k != "DB_PASS"}
+    result = run_cli("apply", "plan.json", "--endpoint", env.url, cwd=env.cwd, env=without_secret)
+    assert result.returncode == 1
+    assert "DB_PASS" in result.stderr
+    assert env.stats().get("total", 0) == 0
