@@ -275,9 +275,12 @@ class Executor:
             elif entry.dts_id is not None:
                 assert snapshot is not None
                 live = snapshot.tasks.get(entry.dts_id)
-                if live is not None and live.status == TaskStatus.UN_CONFIG and live.task_name in ("", change.task):
+                alive = live is not None and live.status not in DEAD_STATUSES
+                if alive and live is not None and live.task_name in ("", change.task):
+                    # Unnamed: our create, interrupted before config. Named ours: another run of this
+                    # manifest (sharing the journal) created it after our refresh; carry on with it.
                     self._decisions[change.task] = _Resume(entry.dts_id, f"resumed {entry.dts_id} from the journal")
-                else:  # released or taken over since: a new generation, never the old token
+                else:  # released, finished or renamed since: a new generation, never the old token
                     generation = entry.generation + 1
                     self._decisions[change.task] = _Create(client_token(change.task, body, generation), generation)
             else:
@@ -658,7 +661,8 @@ class Executor:
             raise StepFailure("the plan holds no task spec to create from")
         decision = self._decisions.get(change.task)
         if isinstance(decision, _Resume):
-            state.dts_id, state.status, state.mutated_at = decision.dts_id, TaskStatus.UN_CONFIG, float("-inf")
+            state.dts_id, state.status, state.mutated_at = decision.dts_id, None, float("-inf")
+            state.fresh_create = True  # as good as our own create: config may find it configured by another run
             return decision.note
         if decision is None:  # a create later in the plan (a replacement): after the journal's last generation
             entry = self._journal.get(change.task) if self._journal else None

@@ -71,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.auto_approve and not _interactive():
             raise ConfigError("no terminal to confirm the plan: pass --auto-approve, or apply a saved plan (plan -o)")
 
+    from dtsflow.applylock import apply_lock
     from dtsflow.connect import open_client
     from dtsflow.refresh import fetch_live
 
     out = sys.stdout
-    with open_client(args) as client:
+    with apply_lock(), open_client(args) as client:
         live = fetch_live(client)
         if plan_in is not None:
             from dtsflow.savedplan import check_stale
