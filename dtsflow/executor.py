@@ -7,15 +7,16 @@ in its `depends_on` reached its desired state, and is skipped, with the reason, 
 Each step is level-triggered:
 - before the call, the task's status (from the latest shared list snapshot taken after our last call to
   it, or the plan's live status for the first step) must be in `step.expect`; a task already in
-  `step.wait_for` is a success without a call; anything else is re-read once and then fails with what
-  was found. Right after a synchronous call of ours the status is not known yet, and the call is made
+  `step.wait_for` (or beyond it) is a success without a call, one in the step's own transition is only
+  waited for; anything else is re-read once and then fails with what was found. Right after a synchronous call of ours the status is not known yet, and the call is made
   without a read (the service enforces its own allowed-from rules; a refusal is handled below).
 - after a failed call, the task is re-read: if it is already where the step wanted it, that is success;
   if the answer was ambiguous (no answer, 5xx) and the task moved on, the executor waits as usual.
 - asynchronous steps wait through the shared `Poller` (one list call per tick for all tasks).
 
-Creates go through the write-ahead `Journal`; `_Recovery` turns the journal plus one list call into a
-decision per created task (resume an id, adopt an orphan, or create with a given token and generation).
+Creates go through the write-ahead `Journal`; `dtsflow.recovery` turns the journal plus one list call into
+a decision per created task (resume an id, adopt an orphan, or create with a given token and generation).
+The level-triggered rules and their status sets are documented in docs/apply.md.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, assert_never
 
 from dtsflow.client import DtsClient
@@ -44,10 +44,11 @@ from dtsflow.events import (
     TaskStarted,
     null_observer,
 )
-from dtsflow.journal import Journal, JournalEntry, client_token
+from dtsflow.journal import Journal, client_token
 from dtsflow.live import LiveTask, TaskStatus
 from dtsflow.plan import Action, Change, Plan, Step, StepKind
 from dtsflow.progress import base_percent
+from dtsflow.recovery import DEAD_STATUSES, Create, Resume, decide_creates, needs_live, settle_seconds
 from dtsflow.report import ApplyReport, Outcome, TaskResult
 from dtsflow.waiter import ABSENT, Poller, PollPolicy, Snapshot, WaitOutcome
 from dtsflow.wire import SecretResolver, config_body, create_body, secret_names
@@ -62,15 +63,7 @@ DEFAULT_WAIT_SECONDS: dict[StepKind, float] = {
 }
 DEFAULT_WAIT_OTHER = 10 * 60
 
-ORPHAN_SLACK_SECONDS = 60.0
-"""An unnamed `unConfig` task created up to this long before a pending create's journal time may be its
-orphan (clock skew between us and the service, and createTime's whole seconds)."""
-
 MAX_TOKEN_CONFLICTS = 3
-
-PENDING_SETTLE_SECONDS = 0.5
-"""A create intent younger than this (the killed run's request may still be on its way) is given the rest of
-this time to land before the executor looks for its orphan."""
 
 STALE_CHECKFAILED_GRACE = 2.0
 """After a precheck call from `checkFailed`, an unchanged `checkFailed` seen within this time may be the old
@@ -117,8 +110,6 @@ lists in a row, fails the wait ("the task moved to X")."""
 PROGRESS_STATUSES = frozenset({TaskStatus.RUNNING, TaskStatus.FINISHED})
 """Statuses in which `dynamicInfo.base` says something about the load (not during a precheck)."""
 
-DEAD_STATUSES = frozenset({ABSENT, TaskStatus.FINISHED, TaskStatus.DELETED, TaskStatus.ABANDONED})
-
 
 class StepFailure(Exception):
     def __init__(self, message: str, status: str | None = None, checks: list[PrecheckFailure] | None = None) -> None:
@@ -130,18 +121,6 @@ class StepFailure(Exception):
 
 class Interrupted(Exception):
     """Ctrl-C arrived while a step waited; no further step of the task runs."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Resume:
-    dts_id: str
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Create:
-    token: str
-    generation: int
 
 
 @dataclass
@@ -192,7 +171,7 @@ class Executor:
         self._poll_policy = poll_policy
         self._emit_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._decisions: dict[str, _Resume | _Create] = {}
+        self._decisions: dict[str, Resume | Create] = {}
         self._owners: dict[str, str] = {}  # dtsId -> the task (name) that owns it, in this run or the journal
         self._owners_lock = threading.Lock()
         self._deadline: float | None = None
@@ -243,63 +222,21 @@ class Executor:
 
     # -- crash recovery ------------------------------------------------------------------------------
     def _recover(self, changes: list[Change], poller: Poller) -> None:
-        """Decide, per task whose plan starts with a create, how to create it (see module docs)."""
+        """Decide, per task whose plan starts with a create, how to create it (`dtsflow.recovery`)."""
         creating = [c for c in changes if c.steps and c.steps[0].kind is StepKind.CREATE and c.spec is not None]
         entries = {c.task: self._journal.get(c.task) if self._journal else None for c in creating}
         snapshot: Snapshot | None = None
-        if any(e is not None and not e.released for e in entries.values()):
-            newest_pending = max((e.time for e in entries.values() if e is not None and e.pending), default=None)
-            if newest_pending is not None:
-                # A create the killed run had in flight may still land: give it a moment before looking.
-                settle = newest_pending + PENDING_SETTLE_SECONDS - time.time()
-                if settle > 0 and self.stop_event.wait(min(settle, PENDING_SETTLE_SECONDS)):
-                    return
+        if needs_live(entries):
+            # A create the killed run had in flight may still land: give it a moment before looking.
+            settle = settle_seconds(entries, time.time())
+            if settle > 0 and self.stop_event.wait(settle):
+                return
             snapshot = poller.fresh(after=self._clock())
             if snapshot is None:
                 raise ConfigError("cannot list tasks to check the journal of interrupted creates")
-        for known in self._journal.entries.values() if self._journal else []:
-            if known.dts_id:
-                self._owners[known.dts_id] = known.task
-        claimed = set(self._owners)
-        orphans = _orphans(snapshot, claimed) if snapshot else []
-        pending: list[tuple[Change, JournalEntry]] = []
-        for change in creating:
-            assert change.spec is not None
-            body = create_body(change.spec)
-            entry = entries[change.task]
-            if entry is None:
-                self._decisions[change.task] = _Create(client_token(change.task, body, 0), 0)
-            elif entry.released:
-                generation = entry.generation + 1
-                self._decisions[change.task] = _Create(client_token(change.task, body, generation), generation)
-            elif entry.dts_id is not None:
-                assert snapshot is not None
-                live = snapshot.tasks.get(entry.dts_id)
-                alive = live is not None and live.status not in DEAD_STATUSES
-                if alive and live is not None and live.task_name in ("", change.task):
-                    # Unnamed: our create, interrupted before config. Named ours: another run of this
-                    # manifest (sharing the journal) created it after our refresh; carry on with it.
-                    self._decisions[change.task] = _Resume(entry.dts_id, f"resumed {entry.dts_id} from the journal")
-                else:  # released, finished or renamed since: a new generation, never the old token
-                    generation = entry.generation + 1
-                    self._decisions[change.task] = _Create(client_token(change.task, body, generation), generation)
-            else:
-                pending.append((change, entry))
-        for change, entry in sorted(pending, key=lambda p: p[1].time):
-            assert change.spec is not None
-            body = create_body(change.spec)
-            orphan = _claim_orphan(orphans, entry, body)
-            if orphan is not None:
-                if self._journal:
-                    self._journal.created(change.task, entry.token, entry.generation, orphan.dts_id)
-                note = f"adopted {orphan.dts_id}, left unnamed by an interrupted create"
-                self._decisions[change.task] = _Resume(orphan.dts_id, note)
-                self._owners[orphan.dts_id] = change.task
-            elif client_token(change.task, body, entry.generation) == entry.token:
-                self._decisions[change.task] = _Create(entry.token, entry.generation)  # retry with the same token
-            else:  # the create body changed since: a new token, and so a new generation
-                generation = entry.generation + 1
-                self._decisions[change.task] = _Create(client_token(change.task, body, generation), generation)
+        decisions, owners = decide_creates(creating, self._journal, snapshot)
+        self._decisions.update(decisions)
+        self._owners.update(owners)
 
     # -- scheduling ----------------------------------------------------------------------------------
     def _schedule(self, run: _Run) -> None:
@@ -660,18 +597,18 @@ class Executor:
         if change.spec is None:
             raise StepFailure("the plan holds no task spec to create from")
         decision = self._decisions.get(change.task)
-        if isinstance(decision, _Resume):
+        if isinstance(decision, Resume):
             state.dts_id, state.status, state.mutated_at = decision.dts_id, None, float("-inf")
             state.fresh_create = True  # as good as our own create: config may find it configured by another run
             return decision.note
         if decision is None:  # a create later in the plan (a replacement): after the journal's last generation
             entry = self._journal.get(change.task) if self._journal else None
             generation = entry.generation + 1 if entry is not None and not entry.pending else 0
-            decision = _Create(client_token(change.task, create_body(change.spec), generation), generation)
+            decision = Create(client_token(change.task, create_body(change.spec), generation), generation)
         self._create_with(change, state, decision)
         return ""
 
-    def _create_with(self, change: Change, state: _TaskState, decision: _Create) -> None:
+    def _create_with(self, change: Change, state: _TaskState, decision: Create) -> None:
         assert change.spec is not None
         body = create_body(change.spec)
         for _ in range(MAX_TOKEN_CONFLICTS + 1):
@@ -690,14 +627,14 @@ class Executor:
             # The service answered our token with a task another name owns (an orphan adopted for that name,
             # which was in fact ours; or a task of an earlier life): create with the next generation.
             generation = decision.generation + 1
-            decision = _Create(client_token(change.task, body, generation), generation)
+            decision = Create(client_token(change.task, body, generation), generation)
         else:
             raise StepFailure(f"create keeps answering tasks owned by other names (last {dts_id})")
         if self._journal is not None:
             self._journal.created(change.task, decision.token, decision.generation, dts_id)
         state.dts_id, state.status, state.mutated_at = dts_id, TaskStatus.UN_CONFIG, self._clock()
         state.fresh_create = True
-        self._decisions[change.task] = _Create(decision.token, decision.generation)
+        self._decisions[change.task] = Create(decision.token, decision.generation)
 
     def _config(self, change: Change, step: Step, state: _TaskState) -> str:
         self._require_id(change, state)
@@ -721,11 +658,11 @@ class Executor:
             if not (state.fresh_create and not state.regenerated and state.status in DEAD_STATUSES):
                 raise
             decision = self._decisions.get(change.task)
-            generation = (decision.generation + 1) if isinstance(decision, _Create) else 1
+            generation = (decision.generation + 1) if isinstance(decision, Create) else 1
             state.regenerated = True
             old = state.dts_id
             self._create_with(
-                change, state, _Create(client_token(change.task, create_body(spec), generation), generation)
+                change, state, Create(client_token(change.task, create_body(spec), generation), generation)
             )
             self._call(step, state, send)
             return f"{old} was a released task; created {state.dts_id} (generation {generation})"
@@ -820,44 +757,3 @@ def check_secrets(plan: Plan, resolve: SecretResolver | None) -> None:
                 problems.append(f"{change.task}: {exc}")
     if problems:
         raise ConfigError("cannot resolve secrets; nothing was done:\n  " + "\n  ".join(problems))
-
-
-def _parse_time(text: str) -> float | None:
-    try:
-        return datetime.fromisoformat(text.replace(" ", "")).timestamp()
-    except ValueError:
-        return None
-
-
-def _orphans(snapshot: Snapshot, claimed: set[str]) -> list[LiveTask]:
-    """Unnamed `unConfig` tasks that no journal entry owns, oldest first."""
-    found = [
-        t
-        for t in snapshot.tasks.values()
-        if not t.task_name and t.status == TaskStatus.UN_CONFIG and t.dts_id not in claimed
-    ]
-    return sorted(found, key=lambda t: (_parse_time(t.create_time) or 0.0, t.dts_id))
-
-
-def _claim_orphan(orphans: list[LiveTask], entry: JournalEntry, body: dict[str, Any]) -> LiveTask | None:
-    """The oldest orphan created after the journal's intent (with slack) whose visible attributes match."""
-    for orphan in orphans:
-        created = _parse_time(orphan.create_time)
-        if created is None or created < entry.time - ORPHAN_SLACK_SECONDS:
-            continue
-        if not _compatible(orphan, body):
-            continue
-        orphans.remove(orphan)
-        return orphan
-    return None
-
-
-def _compatible(live: LiveTask, body: dict[str, Any]) -> bool:
-    """Whatever the service shows of an unconfigured task must agree with our create body."""
-    pairs = [
-        (live.pay_info.source_instance_type, body.get("sourceInstanceType")),
-        (live.pay_info.target_instance_type, body.get("targetInstanceType")),
-        (live.pay_info.standard, body.get("standard")),
-        (live.pay_info.product_type, body.get("productType")),
-    ]
-    return all(not seen or seen == str(wanted) for seen, wanted in pairs)
