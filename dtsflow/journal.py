@@ -1,0 +1,162 @@
+"""The write-ahead journal of creates (DESIGN.md §4): `.dtsflow/journal`, JSON lines, fsync'd.
+
+A DTS create is not named (the name arrives with config), and the public docs do not promise that the
+service de-duplicates `clientToken`s. So before each create, apply records the task name, the token and
+the task's *generation*; after it, the returned `dtsId`. A re-run after a crash reads the journal back:
+
+- an entry with an id whose task still exists unnamed in `unConfig` is resumed, not created again;
+- an entry with a token but no id (the process died between the request and the answer) is retried with
+  the same token, after looking for the orphan it may have left (see `dtsflow.executor.Recovery`);
+- an entry whose task was deleted or finished starts a new generation, hence a new token, so that a
+  token never brings a released task back.
+
+Records (one JSON object per line, `"v": 1`):
+    {"v":1,"op":"intent","task":NAME,"token":TOKEN,"generation":N,"time":EPOCH_SECONDS}
+    {"v":1,"op":"created","task":NAME,"token":TOKEN,"generation":N,"dts_id":ID,"time":...}
+    {"v":1,"op":"released","task":NAME,"generation":N,"dts_id":ID,"time":...}   (deleted by apply)
+
+The directory is created 0700 and the file 0600; no record holds a secret. A torn last line (a crash in
+the middle of a write) is ignored. The journal is compacted to the latest record per task when it grows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+JOURNAL_VERSION = 1
+DEFAULT_PATH = Path(".dtsflow") / "journal"
+COMPACT_AFTER_LINES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """What the journal last says about one task's create."""
+
+    task: str
+    token: str
+    generation: int
+    time: float
+    dts_id: str | None = None
+    released: bool = False
+
+    @property
+    def pending(self) -> bool:
+        """A create was sent (or about to be) and its answer was never recorded."""
+        return self.dts_id is None and not self.released
+
+
+def client_token(task: str, body: dict[str, Any], generation: int) -> str:
+    """Deterministic `clientToken` (<= 64 ASCII) of the task's name, create body and generation."""
+    from dtsflow.client.tokens import token_for_body
+
+    return token_for_body(task, body, generation)
+
+
+class Journal:
+    """Thread-safe append-only journal; `entries` holds the latest record per task."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.entries: dict[str, JournalEntry] = {}
+        self._lines = 0
+        self._load()
+        if self._lines > COMPACT_AFTER_LINES:
+            self._compact()
+
+    # -- reading -------------------------------------------------------------------------------------
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                self._lines += 1
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # a torn last line after a crash
+                if isinstance(record, dict) and record.get("v") == JOURNAL_VERSION:
+                    self._apply(record)
+
+    def _apply(self, record: dict[str, Any]) -> None:
+        task = str(record.get("task", ""))
+        op = record.get("op")
+        previous = self.entries.get(task)
+        generation = int(record.get("generation", 0))
+        when = float(record.get("time", 0.0))
+        if op == "intent":
+            self.entries[task] = JournalEntry(task, str(record.get("token", "")), generation, when)
+        elif op == "created":
+            dts_id = str(record.get("dts_id", ""))
+            self.entries[task] = JournalEntry(task, str(record.get("token", "")), generation, when, dts_id=dts_id)
+        elif op == "released":
+            token = previous.token if previous else ""
+            self.entries[task] = JournalEntry(
+                task, token, generation, when, dts_id=record.get("dts_id") or None, released=True
+            )
+
+    def get(self, task: str) -> JournalEntry | None:
+        with self._lock:
+            return self.entries.get(task)
+
+    # -- writing -------------------------------------------------------------------------------------
+    def _ensure_dir(self) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        record = {"v": JOURNAL_VERSION, **record, "time": record.get("time", time.time())}
+        line = json.dumps(record, sort_keys=True) + "\n"
+        with self._lock:
+            self._ensure_dir()
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode())
+                os.fsync(fd)  # write-ahead: on disk before the request goes out
+            finally:
+                os.close(fd)
+            self._lines += 1
+            self._apply(record)
+
+    def intent(self, task: str, token: str, generation: int) -> None:
+        self._write({"op": "intent", "task": task, "token": token, "generation": generation})
+
+    def created(self, task: str, token: str, generation: int, dts_id: str) -> None:
+        self._write({"op": "created", "task": task, "token": token, "generation": generation, "dts_id": dts_id})
+
+    def released(self, task: str, dts_id: str | None) -> None:
+        entry = self.get(task)
+        generation = entry.generation if entry else 0
+        self._write({"op": "released", "task": task, "generation": generation, "dts_id": dts_id or ""})
+
+    def _compact(self) -> None:
+        """Rewrite the file with the latest record per task (tmp file, fsync, atomic rename)."""
+        with self._lock:
+            tmp = self.path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                for entry in self.entries.values():
+                    for record in _records_of(entry):
+                        os.write(fd, (json.dumps(record, sort_keys=True) + "\n").encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            self._lines = len(self.entries)
+
+
+def _records_of(entry: JournalEntry) -> list[dict[str, Any]]:
+    base = {"v": JOURNAL_VERSION, "task": entry.task, "generation": entry.generation, "time": entry.time}
+    if entry.released:
+        return [
+            {**base, "op": "intent", "token": entry.token},
+            {**base, "op": "released", "dts_id": entry.dts_id or ""},
+        ]
+    if entry.dts_id is not None:
+        return [{**base, "op": "created", "token": entry.token, "dts_id": entry.dts_id}]
+    return [{**base, "op": "intent", "token": entry.token}]

@@ -1,0 +1,154 @@
+"""Fixtures for apply/status tests: a real emulator on loopback, manifests on disk, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from dtsflow.emulator import start_in_thread
+from tests.helpers import REPO, run_cli
+
+CANARY = "canary-Pa55w0rd-7f3e1d"
+TIME_SCALE = 0.01
+MUTATING = ("create", "config", "precheck", "skipPrecheck", "start", "pause", "shutdown", "delete", "rename", "resize")
+
+
+def task(name: str, state: str = "running", **extra: Any) -> dict[str, Any]:
+    """A manifest task; `src_host` sets the source host (e.g. one containing `binlog-off`)."""
+    src_host = extra.pop("src_host", "10.0.0.12")
+    body: dict[str, Any] = {
+        "name": name,
+        "state": state,
+        "standard": "large",
+        "src": {
+            "instanceType": "public",
+            "dbType": "mysql",
+            "region": "bj",
+            "host": src_host,
+            "port": 3306,
+            "user": "dts_reader",
+            "password": '{{ secret("DB_PASS") }}',
+        },
+        "dst": {"instanceType": "public", "dbType": "kafka", "region": "bj", "host": "kafka.internal", "port": 9092},
+        "dataType": ["schema", "base", "increment"],
+        "objects": [{"type": "table", "src": "shop.orders"}],
+    }
+    body.update(extra)
+    return body
+
+
+@dataclass
+class Env:
+    """One emulator plus a working directory holding manifests and `.dtsflow/`."""
+
+    url: str
+    access_key: str
+    secret_key: str
+    cwd: Path
+
+    def write(self, tasks: list[dict[str, Any]], *, name: str = "tasks.yaml", prune: str | None = None) -> str:
+        doc: dict[str, Any] = {"version": 1, "tasks": tasks}
+        if prune:
+            doc["prune"] = {"prefix": prune}
+        path = self.cwd / name
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "BCE_ACCESS_KEY_ID": self.access_key,
+            "BCE_SECRET_ACCESS_KEY": self.secret_key,
+            "DB_PASS": CANARY,
+            "DTSFLOW_POLL_INITIAL": "0.02",
+            "DTSFLOW_POLL_CAP": "0.2",
+            **extra,
+        }
+
+    def cli(self, *args: str, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, "--endpoint", self.url, cwd=self.cwd, env=self.env(**env), input=input, timeout=60)
+
+    def apply(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        result = self.cli("apply", *args, **env)
+        assert CANARY not in result.stdout + result.stderr
+        return result
+
+    def popen_apply(self, *args: str, warm: bool = False, **env: str) -> subprocess.Popen[str]:
+        """`dtsflow apply ARGS` in a subprocess; `warm=True` waits for a line on stdin before it starts
+        (see warm_apply.py: the caller reads `ready` from stdout, then writes a line to start it)."""
+        full = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+        full["PYTHONPATH"] = str(REPO)
+        full["NO_COLOR"] = "1"
+        full.update(self.env(**env))
+        head = (
+            [sys.executable, str(Path(__file__).with_name("warm_apply.py"))]
+            if warm
+            else [sys.executable, "-m", "dtsflow"]
+        )
+        return subprocess.Popen(
+            [*head, "apply", *args, "--endpoint", self.url],
+            stdin=subprocess.PIPE if warm else subprocess.DEVNULL,
+            cwd=self.cwd,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    # -- admin endpoints of the emulator -------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        return dict(httpx.get(self.url + "/_emulator/stats", timeout=10).json())
+
+    def mutating(self) -> int:
+        requests = self.stats().get("requests", {})
+        return sum(int(requests.get(op, 0)) for op in MUTATING)
+
+    def reset_stats(self) -> None:
+        httpx.post(self.url + "/_emulator/stats/reset", timeout=10).raise_for_status()
+
+    def faults(self, **faults: Any) -> None:
+        httpx.post(self.url + "/_emulator/faults", json=faults, timeout=10).raise_for_status()
+
+    def tasks(self) -> list[dict[str, Any]]:
+        body = httpx.get(self.url + "/_emulator/tasks", timeout=10).json()
+        items = body.get("tasks", body) if isinstance(body, dict) else body
+        return [t for t in items if t.get("status") != "deleted"]
+
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        return {t.get("taskName", ""): t for t in self.tasks()}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    with start_in_thread(time_scale=TIME_SCALE) as emu:
+        yield Env(emu.url, emu.access_key, emu.secret_key, tmp_path)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def apply_in_process(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """`dtsflow apply ARGS` through `dtsflow.cli.main` in this process (no interpreter start-up): exit code, output."""
+    from dtsflow import cli
+
+    with monkeypatch.context() as m:
+        m.chdir(env.cwd)
+        for key, value in env.env().items():
+            m.setenv(key, value)
+        code = cli.main(["apply", *args, "--endpoint", env.url])
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert CANARY not in output
+    return code, output

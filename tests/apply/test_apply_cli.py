@@ -1,0 +1,262 @@
+"""`dtsflow apply` end to end: the real CLI in a subprocess against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from tests.apply.conftest import CANARY, Env, json_lines, task
+from tests.helpers import run_cli
+
+
+def test_new_tasks_reach_running_and_a_second_apply_makes_no_mutating_call(env: Env) -> None:
+    manifest = env.write([task("orders"), task("users"), task("items", state="prechecked")])
+    first = env.apply(manifest, "--auto-approve")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "3 applied, 0 failed, 0 not attempted" in first.stdout
+    live = env.by_name()
+    assert live["orders"]["status"] == "running"
+    assert live["users"]["status"] == "running"
+    assert live["items"]["status"] == "checkPass"
+    assert env.stats()["requests"].get("get", 0) == 0  # waits poll the list, never one detail call per task
+
+    env.reset_stats()
+    second = env.apply(manifest, "--auto-approve")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "No changes." in second.stdout
+    as_json = env.apply(manifest, "--auto-approve", "--format", "json")
+    assert as_json.returncode == 0
+    events = json_lines(as_json.stdout)
+    assert [e["event"] for e in events] == ["plan", "apply_report"]
+    assert events[-1]["unchanged"] == 3 and events[-1]["exit_code"] == 0
+    assert env.mutating() == 0
+    assert env.stats()["requests"].get("list", 0) >= 2
+
+
+def test_journal_is_private_and_holds_no_secret(env: Env) -> None:
+    manifest = env.write([task("orders", state="ready")])
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    journal = env.cwd / ".dtsflow" / "journal"
+    assert stat.S_IMODE(os.stat(journal).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(journal.parent).st_mode) == 0o700
+    lines = json_lines(journal.read_text())
+    assert [line["op"] for line in lines] == ["intent", "created"]
+    assert lines[1]["dts_id"] == env.by_name()["orders"]["dtsId"]
+    assert CANARY not in journal.read_text()
+
+
+def test_pause_and_resume(env: Env) -> None:
+    assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    paused = env.apply(env.write([task("orders", state="paused")]), "--auto-approve")
+    assert paused.returncode == 0, paused.stdout + paused.stderr
+    assert env.by_name()["orders"]["status"] == "stopped"
+    resumed = env.apply(env.write([task("orders", state="running")]), "--auto-approve")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert env.by_name()["orders"]["status"] == "running"
+
+
+def test_shutdown_keeps_the_task_finished(env: Env) -> None:
+    assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    result = env.apply(env.write([task("orders", state="shutdown")]), "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert env.by_name()["orders"]["status"] == "finished"
+
+
+def test_absent_deletes_and_a_new_generation_creates_again(env: Env) -> None:
+    assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    old_id = env.by_name()["orders"]["dtsId"]
+    gone = env.apply(env.write([task("orders", state="absent")]), "--auto-approve")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert "orders" not in env.by_name()
+    again = env.apply(env.write([task("orders")]), "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    live = env.by_name()["orders"]
+    assert live["status"] == "running" and live["dtsId"] != old_id
+
+
+def test_a_token_does_not_resurrect_a_deleted_task_without_the_journal(env: Env) -> None:
+    """The journal is lost: generation 0's token comes back; the executor must create a new task."""
+    assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    old_id = env.by_name()["orders"]["dtsId"]
+    assert env.apply(env.write([task("orders", state="absent")]), "--auto-approve").returncode == 0
+    (env.cwd / ".dtsflow" / "journal").unlink()
+    again = env.apply(env.write([task("orders")]), "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    live = env.by_name()
+    assert live["orders"]["status"] == "running" and live["orders"]["dtsId"] != old_id
+    assert len(env.tasks()) == 1
+
+
+def test_failed_precheck_stops_that_task_and_shows_its_items(env: Env) -> None:
+    manifest = env.write([task("bad", src_host="db-binlog-off.internal"), task("good")])
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1
+    assert "srcBinlogFormat" in result.stdout
+    assert "1 applied, 1 failed, 0 not attempted" in result.stdout
+    assert "not done: precheck, start" in result.stdout
+    live = env.by_name()
+    assert live["bad"]["status"] == "checkFailed"
+    assert live["good"]["status"] == "running"
+
+
+def test_failed_precheck_allowed_by_the_skip_list(env: Env) -> None:
+    skip = {"timeout": "1m", "skip": ["srcBinlogFormat"]}
+    manifest = env.write([task("bad", src_host="db-binlog-off.internal", precheck=skip)])
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped failed checks" in result.stdout
+    assert env.by_name()["bad"]["status"] == "running"
+    assert env.stats()["requests"].get("skipPrecheck") == 1
+
+
+def test_dependency_chain_with_a_failure_in_the_middle(env: Env) -> None:
+    manifest = env.write(
+        [
+            task("a"),
+            task("b", src_host="b-binlog-off.internal", dependsOn=["a"]),
+            task("c", dependsOn=["b"]),
+            task("d"),
+        ]
+    )
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1
+    assert "2 applied, 1 failed, 1 not attempted" in result.stdout
+    assert "dependency b failed" in result.stdout
+    live = env.by_name()
+    assert live["a"]["status"] == "running" and live["d"]["status"] == "running"
+    assert live["b"]["status"] == "checkFailed"
+    assert "c" not in live  # never created
+
+
+def test_prune_deletes_unnamed_tasks_under_the_prefix(env: Env) -> None:
+    assert env.apply(env.write([task("p-keep"), task("p-old"), task("other")]), "--auto-approve").returncode == 0
+    manifest = env.write([task("p-keep")], prune="p-")
+    without = env.apply(manifest, "--auto-approve")
+    assert without.returncode == 0
+    assert "p-old" in env.by_name()
+    pruned = env.apply(manifest, "--auto-approve", "--prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    live = env.by_name()
+    assert "p-old" not in live
+    assert live["p-keep"]["status"] == "running" and live["other"]["status"] == "running"
+
+
+def test_saved_plan_is_applied_and_a_stale_one_refused(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    planned = env.cli("plan", manifest, "-o", "plan.json")
+    assert planned.returncode in (0, 2), planned.stdout + planned.stderr
+    applied = env.apply("plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert env.by_name()["orders"]["status"] == "running"
+
+    paused = env.write([task("orders", state="paused")])
+    assert env.cli("plan", paused, "-o", "plan.json").returncode in (0, 2)
+    env.write([task("orders", state="shutdown")])  # the manifest changed after review
+    env.reset_stats()
+    stale = env.apply("plan.json")
+    assert stale.returncode == 1
+    assert "stale" in stale.stderr.lower()
+    assert env.mutating() == 0
+    assert env.by_name()["orders"]["status"] == "running"
+
+
+def test_without_a_terminal_auto_approve_is_required_and_nothing_is_sent(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    result = env.apply(manifest)
+    assert result.returncode == 1
+    assert "--auto-approve" in result.stderr
+    assert env.stats().get("total", 0) == 0
+
+
+def test_invalid_manifest_costs_no_request(env: Env) -> None:
+    (env.cwd / "bad.yaml").write_text("version: 1\ntasks:\n  - name: x\n    stat: running\n")
+    result = env.apply("bad.yaml", "--auto-approve")
+    assert result.returncode == 1
+    assert "bad.yaml" in result.stderr and "Traceback" not in result.stderr
+    assert env.stats().get("total", 0) == 0
+
+
+def test_unresolvable_secret_fails_before_any_mutating_call(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    without_secret = {k: v for k, v in env.env().items() if k != "DB_PASS"}
+    result = run_cli("apply", manifest, "--auto-approve", "--endpoint", env.url, cwd=env.cwd, env=without_secret)
+    assert result.returncode == 1
+    assert "DB_PASS" in result.stderr and "Traceback" not in result.stderr
+    assert env.mutating() == 0
+
+
+def test_json_lines_output(env: Env) -> None:
+    manifest = env.write([task("orders"), task("bad", src_host="x-binlog-off.internal")])
+    result = env.apply(manifest, "--auto-approve", "--format", "json")
+    assert result.returncode == 1
+    events = json_lines(result.stdout)
+    assert all(e["format_version"] == "1" for e in events)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "plan" and kinds[-1] == "apply_report"
+    failed = [e for e in events if e["event"] == "step_failed"]
+    assert failed and failed[0]["task"] == "bad"
+    assert any(c["name"] == "srcBinlogFormat" for c in failed[0]["failed_checks"])
+    report = events[-1]
+    assert report["applied"] == 1 and report["failed"] == 1 and report["exit_code"] == 1
+    outcome = {t["task"]: t for t in report["tasks"]}
+    assert outcome["bad"]["done"] == ["create", "config"] and outcome["bad"]["not_done"] == ["precheck", "start"]
+
+
+def test_parallelism_and_timeout_flags_are_checked(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    assert env.apply(manifest, "--auto-approve", "--parallelism", "0").returncode == 1
+    bad = env.apply(manifest, "--auto-approve", "--timeout", "soon")
+    assert bad.returncode == 1 and "--timeout" in bad.stderr
+    assert env.mutating() == 0
+
+
+def test_replace_needs_allow_replace_and_then_makes_a_new_task(env: Env) -> None:
+    assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    old_id = env.by_name()["orders"]["dtsId"]
+    changed = task("orders")
+    changed["dst"] = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": "db2.internal", "port": 3306}
+    manifest = env.write([changed])
+    env.reset_stats()
+    refused = env.apply(manifest, "--auto-approve")
+    assert refused.returncode == 1 and env.mutating() == 0
+    replaced = env.apply(manifest, "--auto-approve", "--allow-replace")
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    live = env.tasks()
+    assert len(live) == 1 and live[0]["dtsId"] != old_id and live[0]["status"] == "running"
+
+
+def test_reconfigure_resends_the_configuration_of_a_running_task(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    assert env.apply(manifest, "--auto-approve").returncode == 0
+    env.reset_stats()
+    result = env.apply(manifest, "--auto-approve", "--reconfigure", "orders")
+    assert result.returncode == 0, result.stdout + result.stderr
+    requests = env.stats()["requests"]
+    assert requests.get("config") == 1 and requests.get("create", 0) == 0
+    assert env.by_name()["orders"]["status"] == "running"
+
+
+def test_a_skip_list_added_after_a_failed_precheck_skips_it_on_the_next_apply(env: Env) -> None:
+    bad = task("bad", src_host="db-binlog-off.internal")
+    assert env.apply(env.write([bad]), "--auto-approve").returncode == 1
+    assert env.by_name()["bad"]["status"] == "checkFailed"
+    allowed = task("bad", src_host="db-binlog-off.internal", precheck={"skip": ["srcBinlogFormat"]})
+    env.reset_stats()
+    result = env.apply(env.write([allowed]), "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert env.by_name()["bad"]["status"] == "running"
+    requests = env.stats()["requests"]
+    assert requests.get("skipPrecheck") == 1 and requests.get("create", 0) == 0
+
+
+def test_a_saved_plan_whose_secret_is_missing_costs_no_request(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    assert env.cli("plan", manifest, "-o", "plan.json").returncode in (0, 2)
+    assert CANARY not in (env.cwd / "plan.json").read_text()
+    env.reset_stats()
+    without_secret = {k: v for k, v in env.env().items() if k != "DB_PASS"}
+    result = run_cli("apply", "plan.json", "--endpoint", env.url, cwd=env.cwd, env=without_secret)
+    assert result.returncode == 1
+    assert "DB_PASS" in result.stderr
+    assert env.stats().get("total", 0) == 0

@@ -1,0 +1,71 @@
+"""The write-ahead journal on its own: format, permissions, torn lines, generations, compaction."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from dtsflow import journal as journal_module
+from dtsflow.journal import Journal, client_token
+
+
+def test_records_survive_a_reopen_and_the_latest_record_wins(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "journal"
+    first = Journal(path)
+    first.intent("a", "tok-a", 0)
+    first.intent("b", "tok-b", 0)
+    first.created("a", "tok-a", 0, "dts-1")
+    again = Journal(path)
+    a, b = again.get("a"), again.get("b")
+    assert a is not None and a.dts_id == "dts-1" and not a.pending
+    assert b is not None and b.pending and b.token == "tok-b"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "journal"
+    Journal(path).intent("a", "tok-a", 0)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('{"v":1,"op":"created","task":"a","tok')  # killed in the middle of a write
+    entry = Journal(path).get("a")
+    assert entry is not None and entry.pending
+
+
+def test_release_keeps_the_generation_for_the_next_create(tmp_path: Path) -> None:
+    path = tmp_path / "journal"
+    j = Journal(path)
+    j.intent("a", "tok", 3)
+    j.created("a", "tok", 3, "dts-9")
+    j.released("a", "dts-9")
+    entry = Journal(path).get("a")
+    assert entry is not None and entry.released and entry.generation == 3 and not entry.pending
+
+
+def test_tokens_are_deterministic_short_ascii_and_change_with_the_generation() -> None:
+    body = {"standard": "large", "type": "migration"}
+    token = client_token("orders", body, 0)
+    assert token == client_token("orders", dict(body), 0)
+    assert token != client_token("orders", body, 1) and token != client_token("users", body, 0)
+    assert len(token) <= 64 and token.isascii()
+
+
+def test_compaction_keeps_the_latest_record_per_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "journal"
+    j = Journal(path)
+    for i in range(30):
+        j.intent("a", f"tok{i}", i)
+    j.created("a", "tok29", 29, "dts-a")
+    j.intent("b", "tok-b", 0)
+    monkeypatch.setattr(journal_module, "COMPACT_AFTER_LINES", 10)
+    compacted = Journal(path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(lines) == 2
+    a, b = compacted.get("a"), compacted.get("b")
+    assert a is not None and a.dts_id == "dts-a" and a.generation == 29
+    assert b is not None and b.pending
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -1,0 +1,34 @@
+"""`dtsflow status` end to end against the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from tests.apply.conftest import Env, task
+
+
+def test_status_text_and_json(env: Env) -> None:
+    bad = task("bad", state="prechecked", src_host="db-binlog-off.internal")
+    applied = env.apply(env.write([task("orders"), bad]), "--auto-approve")
+    assert applied.returncode == 1  # the precheck of `bad` fails, on purpose
+    manifest = env.write([task("orders"), bad, task("later")])
+    env.reset_stats()
+    text = env.cli("status", manifest)
+    assert text.returncode == 0, text.stdout + text.stderr
+    lines = text.stdout.splitlines()
+    assert any(line.startswith("orders") and "running" in line for line in lines)
+    assert any(line.startswith("later") and "(absent)" in line for line in lines)
+    assert "failed check srcBinlogFormat" in text.stdout
+
+    result = env.cli("status", manifest, "--format", "json")
+    body = json.loads(result.stdout)
+    assert body["format_version"] == "1"
+    rows = {r["task"]: r for r in body["tasks"]}
+    assert rows["orders"]["status"] == "running" and rows["orders"]["dts_id"]
+    assert rows["later"]["status"] is None
+    assert rows["bad"]["status"] == "checkFailed"
+    assert any(i["name"] == "srcBinlogFormat" and i["status"] for i in rows["bad"]["precheck"])
+    requests = env.stats()["requests"]
+    assert env.mutating() == 0
+    assert requests.get("getPrecheck") == 2  # one per status run, only for the checkFailed task
+    assert requests.get("get", 0) == 0
