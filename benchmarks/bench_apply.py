@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from dtsflow.client.http import HttpDtsClient
 from dtsflow.credentials import Credentials
-from dtsflow.planner import make_plan
-from dtsflow.refresh import fetch_live
-
 from dtsflow.emulator import start_in_thread
 from dtsflow.executor import Executor
 from dtsflow.journal import Journal
 from dtsflow.manifest import TaskSpec
+from dtsflow.planner import make_plan
+from dtsflow.refresh import fetch_live
 
 MUTATING = ("create", "config", "precheck", "skipPrecheck", "start", "pause", "shutdown", "delete", "rename", "resize")
 

@@ -9,13 +9,12 @@ import sys
 
 import dtsflow.client.http
 import dtsflow.connect
+import dtsflow.executor
 import dtsflow.loader
 import dtsflow.planner
 import dtsflow.refresh
-import dtsflow.secrets
-
-import dtsflow.executor
 import dtsflow.render
+import dtsflow.secrets
 from dtsflow import cli
 
 _preloaded = (dtsflow.client.http, dtsflow.connect, dtsflow.executor, dtsflow.loader, dtsflow.planner)
