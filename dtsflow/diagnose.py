@@ -106,7 +106,9 @@ def message_for(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         return unknown_key_message(str(last), allowed_keys(model_at(model, loc[:-1])))
     if kind == "literal_error":
-        return f"must be {ctx.get('expected', 'one of the allowed values')}" + _yaml_hint(value)
+        expected = str(ctx.get("expected", "one of the allowed values"))
+        # Quoting only helps when the allowed values are strings (not for `version: 2` or `crossRegionTag: 3`).
+        return f"must be {expected}" + (_yaml_hint(value) if "'" in expected else "")
     if kind == "enum":
         return f"must be one of {ctx.get('expected', 'the allowed values')}" + _yaml_hint(value)
     if kind == "string_type":

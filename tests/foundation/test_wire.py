@@ -1,0 +1,137 @@
+"""How a loaded manifest task becomes request bodies (DESIGN §2 field mapping, §4 never a password without asking),
+and messages for literal fields that must not suggest quoting a number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dtsflow.errors import ManifestError
+from dtsflow.loader import load_manifests
+from dtsflow.manifest import TaskSpec
+from dtsflow.wire import config_body, create_body, deep_merge, secret_names
+
+TASK = """version: 1
+tasks:
+  - name: orders
+    standard: XLarge
+    src: {{instanceType: bcerds, dbType: mysql, region: bj, instanceId: rds-a, user: u,
+          password: "{{{{ secret('SRC_PW') }}}}"}}
+    dst: {{instanceType: {dst_type}, dbType: mysql, region: {dst_region}, {dst_where}}}
+    dataType: [schema, base]
+    objects:
+      - {{type: table, src: shop.orders, where: "id > 0"}}
+      - {{type: table, src: shop.items, dst: copy.items}}
+    initPosition: {{type: binlog, position: "mysql-bin.000001:4"}}
+    api:
+      create: {{orderInfo: {{src: {{zone: a}}}}}}
+      config: {{srcConnection: {{field_whitelist: "shop.orders[id];"}}, queueType: kafka}}
+{extra}"""
+
+
+def load(tmp_path: Path, **fields: str) -> TaskSpec:
+    values = {"dst_type": "bcerds", "dst_region": "gz", "dst_where": "instanceId: rds-b", "extra": ""} | fields
+    path = tmp_path / "t.yaml"
+    path.write_text(TASK.format(**values))
+    return load_manifests([str(path)]).tasks["orders"]
+
+
+@pytest.mark.parametrize(
+    ("dst_type", "dst_region", "dst_where", "tag"),
+    [
+        ("bcerds", "gz", "instanceId: rds-b", 1),  # both bcerds, regions differ
+        ("bcerds", "bj", "instanceId: rds-b", 0),  # same region
+        ("public", "gz", "host: h, port: 3306", 0),  # not both bcerds
+    ],
+)
+def test_cross_region_tag_is_derived(tmp_path: Path, dst_type: str, dst_region: str, dst_where: str, tag: int) -> None:
+    task = load(tmp_path, dst_type=dst_type, dst_region=dst_region, dst_where=dst_where)
+    assert task.cross_region_tag is None
+    assert create_body(task)["crossRegionTag"] == tag
+
+
+def test_an_explicit_cross_region_tag_that_agrees_is_accepted(tmp_path: Path) -> None:
+    task = load(tmp_path, extra="    crossRegionTag: 1\n")
+    assert create_body(task)["crossRegionTag"] == 1
+
+
+def test_create_body_uses_the_api_names(tmp_path: Path) -> None:
+    assert create_body(load(tmp_path)) == {
+        "productType": "postpay",
+        "type": "migration",
+        "standard": "xlarge",
+        "sourceInstanceType": "bcerds",
+        "targetInstanceType": "bcerds",
+        "crossRegionTag": 1,
+        "directionType": "single",
+        "orderInfo": {
+            "src": {"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "zone": "a"},  # api.create merged
+            "dst": {"instanceType": "bcerds", "dbType": "mysql", "region": "gz"},
+        },
+    }
+
+
+def test_config_body_maps_connection_fields_and_holds_no_password_unless_resolved(tmp_path: Path) -> None:
+    task = load(tmp_path, dst_type="public", dst_region="bj", dst_where="host: kafka.internal, port: 9092")
+    body = config_body(task)
+    assert body == {
+        "type": "migration",
+        "taskName": "orders",
+        "dataType": ["schema", "base"],
+        "srcConnection": {
+            "instanceType": "bcerds",
+            "dbType": "mysql",
+            "region": "bj",
+            "dbUser": "u",
+            "instanceId": "rds-a",
+            "field_whitelist": "shop.orders[id];",
+        },
+        "dstConnection": {
+            "instanceType": "public",
+            "dbType": "mysql",
+            "region": "bj",
+            "dbHost": "kafka.internal",
+            "dbPort": 9092,
+        },
+        "schemaMapping": [
+            {"type": "table", "src": "shop.orders", "dst": "shop.orders", "where": "id > 0"},
+            {"type": "table", "src": "shop.items", "dst": "copy.items", "where": ""},
+        ],
+        "granularity": "dbtb",
+        "initPosition": {"type": "binlog", "position": "mysql-bin.000001:4"},
+        "queueType": "kafka",
+    }
+    asked: list[str] = []
+    resolved = config_body(task, resolve=lambda ref: asked.append(ref) or "pw-value")
+    assert asked == ["${secret:SRC_PW}"] and secret_names(task) == ["${secret:SRC_PW}"]
+    assert resolved["srcConnection"]["dbPass"] == "pw-value" and "dbPass" not in resolved["dstConnection"]
+    assert "dbPass" not in body["srcConnection"]
+
+
+def test_deep_merge_copies_and_lets_extra_win() -> None:
+    base = {"a": {"b": 1, "c": [1]}, "d": 1}
+    extra = {"a": {"b": 2}, "d": {"e": 1}}
+    merged = deep_merge(base, extra)
+    assert merged == {"a": {"b": 2, "c": [1]}, "d": {"e": 1}}
+    merged["a"]["c"].append(2)
+    assert base == {"a": {"b": 1, "c": [1]}, "d": 1}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("version: 2", "$.version: must be 1"),  # a number is expected: no advice to quote it
+        ("version: 1\ntasks: []\nprune: {prefix: 7}", "$.prune.prefix: must be a string (YAML read the unquoted"),
+    ],
+)
+def test_literal_messages_suggest_quotes_only_for_strings(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(line + "\n")
+    with pytest.raises(ManifestError) as info:
+        load_manifests([str(path)])
+    messages = [d.message for d in info.value.diagnostics]
+    shown = [str(d) for d in info.value.diagnostics]
+    assert any(message in s for s in shown), shown
+    if message.endswith("must be 1"):
+        assert messages == ["must be 1"]
