@@ -32,6 +32,8 @@ class ScriptedServer:
         self.answers = list(answers)
         self.default = default or Answer(500, b"script exhausted")
         self.seen: list[Seen] = []
+        self.active = 0  # requests being answered right now
+        self.max_active = 0  # the most answered at the same time
         self._lock = threading.Lock()
         server = self
 
@@ -47,8 +49,12 @@ class ScriptedServer:
                         Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     answer = server.answers.pop(0) if server.answers else server.default
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
                 if answer.delay:
                     time.sleep(answer.delay)
+                with server._lock:
+                    server.active -= 1
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
                     self.send_header(key, value)

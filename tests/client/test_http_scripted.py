@@ -252,3 +252,17 @@ def test_malformed_success_answers_are_clear_errors_and_not_retried() -> None:
         with pytest.raises(ApiError, match=r"task\.0\.dataType"):
             client.list_tasks()
     assert len(server.seen) == 4 and slept == []
+
+
+@pytest.mark.parametrize("bound", [2, 6])
+def test_requests_in_flight_are_bounded(bound: int) -> None:
+    """Many threads share one client: the server never sees more than `max_in_flight` requests at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    slow = Answer(200, json.dumps({"task": [], "isTruncated": False}).encode(), delay=0.1)
+    with ScriptedServer([], default=slow).running() as server, client_for(server.url, [], max_in_flight=bound) as c:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for future in [pool.submit(c.list_tasks) for _ in range(16)]:
+                assert future.result(timeout=30) == []
+    assert len(server.seen) == 16
+    assert 2 <= server.max_active <= bound  # requests did overlap, never more than the bound

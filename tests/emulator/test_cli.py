@@ -131,6 +131,33 @@ def test_help_documents_every_knob() -> None:
         assert flag in done.stdout, flag
 
 
+def test_every_fault_setting_and_phase_has_a_documented_flag() -> None:
+    """Derived from the code, not from a list: a new fault key or phase without a flag and help text fails here."""
+    import argparse
+    import dataclasses
+
+    from dtsflow.emulator.durations import Durations
+    from dtsflow.emulator.faults import KNOWN_KEYS
+    from dtsflow.emulator.options import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    helped = {
+        option: action.help
+        for action in parser._actions  # argparse has no public iterator over its actions
+        for option in action.option_strings
+        if option != "-h" and option != "--help"
+    }
+    assert all(text and text != argparse.SUPPRESS for text in helped.values()), helped
+    # Fault keys map to flags by name; the two spelled differently on the command line are named here.
+    spelled = {"dedupe_tokens": "--no-dedupe-tokens", "clock_skew_s": "--clock-skew", "token_ttl_s": "--token-ttl"}
+    for key in KNOWN_KEYS:
+        assert spelled.get(key, "--" + key.replace("_", "-")) in helped, key
+    duration_help = str(helped["--duration"])
+    for phase in (f.name for f in dataclasses.fields(Durations)):
+        assert phase in duration_help, phase
+
+
 def test_bad_flags_fail_with_one_clear_line(tmp_path: Path) -> None:
     cases = [
         (["--error-rate", "create=lots"], "bad fault flag value"),

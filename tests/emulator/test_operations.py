@@ -203,3 +203,26 @@ def test_a_body_that_does_not_match_its_signed_content_md5_is_refused(api: Api) 
     got = api.call("POST", "/v1/task/list", body={}, headers={"Content-MD5": other})
     assert (got.status, got.code) == (400, "BadDigest")
     assert api.call("POST", "/v1/task/list", body={"maxKeys": 5}).status == 200  # its own MD5 is fine
+
+
+def test_accepted_sockets_have_no_nagle_delay(instant: RunningEmulator) -> None:
+    """The emulator runs in this process: find the server side of a kept-alive connection and read its option."""
+    import gc
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(instant.url)
+    with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=10) as conn:
+        conn.sendall(b"GET /_emulator/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")  # answered, connection kept open
+        ours = conn.getsockname()
+        accepted = []
+        for obj in gc.get_objects():
+            if isinstance(obj, socket.socket) and obj.fileno() != -1 and obj is not conn:
+                try:
+                    if obj.getpeername() == ours:
+                        accepted.append(obj)
+                except OSError:
+                    continue
+        assert len(accepted) == 1
+        assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
