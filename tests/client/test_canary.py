@@ -106,15 +106,8 @@ tasks:
 """
 
 
-@pytest.mark.parametrize("command", ["plan", "status"])
+@pytest.mark.parametrize("command", ["plan", "status", "apply"])
 def test_canary_never_leaks_through_the_cli_with_debug(tmp_path: Path, command: str) -> None:
-    import importlib.util
-
-    if (
-        importlib.util.find_spec(f"dtsflow.commands.{command}") is None
-        or importlib.util.find_spec("dtsflow.loader") is None
-    ):
-        pytest.skip(f"`dtsflow {command}` is not on this branch yet")
     from tests.helpers import run_cli
 
     manifest = tmp_path / "tasks.yaml"
@@ -127,7 +120,10 @@ def test_canary_never_leaks_through_the_cli_with_debug(tmp_path: Path, command: 
         "CANARY_DB_PW": "CANARY-db-pw-cli",
     }
     with server.running():
-        out = run_cli("--debug", command, str(manifest), "--endpoint", server.url, cwd=tmp_path, env=env, timeout=60)
+        extra = ["--auto-approve"] if command == "apply" else []
+        out = run_cli(
+            "--debug", command, str(manifest), *extra, "--endpoint", server.url, cwd=tmp_path, env=env, timeout=60
+        )
     assert out.returncode == 1, out.stderr
     assert "AccessDenied" in out.stderr and "r-1" in out.stderr
     assert server.seen, "the command never reached the server"

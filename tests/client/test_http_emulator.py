@@ -22,14 +22,10 @@ from dtsflow.client.retry import RetryBudget
 from dtsflow.client.tokens import client_token_for
 from dtsflow.connect import open_client
 from dtsflow.credentials import Credentials
+from dtsflow.emulator import start_in_thread
 from dtsflow.errors import ApiError
 from dtsflow.manifest import TaskSpec
 from dtsflow.wire import config_body, create_body
-
-emulator_module = pytest.importorskip("dtsflow.emulator")
-if not hasattr(emulator_module, "start_in_thread"):  # until the emulator branch is merged into main
-    pytest.skip("dtsflow.emulator.start_in_thread is not available yet", allow_module_level=True)
-start_in_thread = emulator_module.start_in_thread
 
 DB_PASSWORD = "CANARY-db-password-91"
 TIME_SCALE = 0.005
