@@ -1,0 +1,171 @@
+"""DESIGN §3 through the real CLI: exit codes (usage errors are 1, never 2; Ctrl-C is 130), where the endpoint and
+the credentials may come from, and `~/.bce/config.json` permissions. Offline cases run under the network guard of
+the foundation tests, so "refused before any request" is proven, not assumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dtsflow.emulator import start_in_thread
+from tests.client.scripted_server import Answer, ScriptedServer
+from tests.helpers import REPO, run_cli
+
+NETGUARD = REPO / "tests" / "foundation" / "netguard"
+MANIFEST = """version: 1
+tasks:
+  - name: contract-a
+    standard: small
+    src: {instanceType: public, dbType: mysql, region: bj, host: h, port: 3306}
+    dst: {instanceType: public, dbType: mysql, region: bj, host: h2, port: 3306}
+    dataType: [schema]
+    granularity: instance
+"""
+
+
+@pytest.fixture()
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "m.yaml"
+    path.write_text(MANIFEST)
+    return path
+
+
+def offline(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with every network attempt turned into exit 99 and an empty home directory."""
+    base = {"PYTHONPATH": os.pathsep.join([str(NETGUARD), str(REPO)]), "HOME": str(cwd)}
+    result = run_cli(*args, cwd=cwd, env={**base, **env})
+    assert "NETWORK ATTEMPT" not in result.stderr and result.returncode != 99, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["bogus"],
+        ["--nope"],
+        ["plan"],
+        ["plan", "m.yaml", "--detailed-exitcode", "--format", "xml"],
+        ["plan", "m.yaml", "--detailed-exitcode", "--no-such-flag"],
+        ["apply", "m.yaml", "--parallelism", "many"],
+        ["status"],
+        ["emulator", "--port", "http"],
+    ],
+)
+def test_usage_errors_exit_1_never_2(tmp_path: Path, manifest: Path, argv: list[str]) -> None:
+    result = offline(*argv, cwd=tmp_path)
+    assert result.returncode == 1, (argv, result.stdout, result.stderr)
+
+
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
+    from dtsflow import __version__
+
+    result = offline("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, f"dtsflow {__version__}\n")
+
+
+@pytest.mark.parametrize("command", ["plan", "status", "apply"])
+def test_missing_credentials_against_a_real_endpoint_mention_the_emulator(
+    tmp_path: Path, manifest: Path, command: str
+) -> None:
+    extra = ["--auto-approve"] if command == "apply" else []
+    result = offline(command, str(manifest), *extra, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no BCE credentials" in result.stderr and "--emulator" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "env"),
+    [
+        (["--endpoint", "http://10.1.2.3:8470"], {}),
+        ([], {"DTSFLOW_ENDPOINT": "http://dts.example.com"}),
+    ],
+)
+def test_plain_http_to_a_non_loopback_host_is_refused_before_any_request(
+    tmp_path: Path, manifest: Path, flag: list[str], env: dict[str, str]
+) -> None:
+    creds = {"BCE_ACCESS_KEY_ID": "ak", "BCE_SECRET_ACCESS_KEY": "CANARY-sk-contract"}
+    result = offline("plan", str(manifest), *flag, cwd=tmp_path, **creds, **env)
+    assert result.returncode == 1
+    assert "plain http" in result.stderr and "--allow-insecure-http" in result.stderr
+    assert "CANARY-sk-contract" not in result.stdout + result.stderr
+
+
+def test_a_manifest_cannot_choose_the_endpoint(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("endpoint: http://attacker.example\n" + MANIFEST)
+    result = offline("plan", str(path), cwd=tmp_path, BCE_ACCESS_KEY_ID="ak", BCE_SECRET_ACCESS_KEY="sk")
+    assert result.returncode == 1
+    assert f"{path}:1: $.endpoint: unknown key 'endpoint'" in result.stderr
+
+
+def _write_profile(home: Path, access_key: str, secret_key: str, mode: int) -> Path:
+    config = home / ".bce" / "config.json"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(
+        '{"current": "work", "profiles": [{"name": "work", "mode": "AK", '
+        f'"access_key_id": "{access_key}", "secret_access_key": "{secret_key}"}}]}}'
+    )
+    config.chmod(mode)
+    return config
+
+
+def test_bce_config_profile_is_used_and_refused_when_others_can_read_it(tmp_path: Path, manifest: Path) -> None:
+    secret = "CANARY-profile-sk-5d1"
+    with start_in_thread(access_key="AK-profile", secret_key=secret, time_scale=0.0) as emu:
+        config = _write_profile(tmp_path, "AK-profile", secret, 0o600)
+        env = {"HOME": str(tmp_path), "DTSFLOW_ENDPOINT": emu.url}
+        used = run_cli("plan", str(manifest), "--detailed-exitcode", cwd=tmp_path, env=env)
+        assert used.returncode == 2, used.stderr  # signed with the profile's keys: the emulator accepted them
+        for mode in (0o640, 0o604, 0o620):
+            config.chmod(mode)
+            refused = run_cli("plan", str(manifest), cwd=tmp_path, env=env)
+            assert refused.returncode == 1
+            assert "too open" in refused.stderr and "chmod 600" in refused.stderr, oct(mode)
+            assert secret not in refused.stdout + refused.stderr
+        config.chmod(0o600)
+        env_wins = run_cli(
+            "plan", str(manifest), cwd=tmp_path, env={**env, "BCE_ACCESS_KEY_ID": "x", "BCE_SECRET_ACCESS_KEY": "y"}
+        )
+        assert env_wins.returncode == 1 and "InvalidAccessKeyId" in env_wins.stderr
+
+
+def test_plan_output_file_is_owner_only_even_when_it_existed(tmp_path: Path, manifest: Path) -> None:
+    out = tmp_path / "plan.json"
+    out.write_text("old")
+    out.chmod(0o644)
+    result = run_cli("plan", str(manifest), "--emulator", "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert '"format_version"' in out.read_text()
+
+
+def test_ctrl_c_during_plan_exits_130_without_a_traceback(tmp_path: Path, manifest: Path) -> None:
+    hanging = Answer(200, b'{"task": [], "isTruncated": false}', delay=30)
+    with ScriptedServer([], default=hanging).running() as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+        env |= {"PYTHONPATH": str(REPO), "BCE_ACCESS_KEY_ID": "ak", "BCE_SECRET_ACCESS_KEY": "sk"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dtsflow", "plan", str(manifest), "--endpoint", server.url],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while not server.seen and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert server.seen, "plan never reached the server"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
