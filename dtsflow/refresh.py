@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dtsflow.client import DtsClient
 from dtsflow.errors import PlanError
 from dtsflow.live import LiveTask, PrecheckItem, TaskStatus
+
+if TYPE_CHECKING:  # the planner imports `Live` from here and must not load the client package
+    from dtsflow.client import DtsClient
 
 LIST_PAGE_SIZE = 1000
 
