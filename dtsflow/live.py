@@ -7,37 +7,12 @@ password the service echoes can never reach a diff, a log or a file.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-
-class TaskStatus(StrEnum):
-    """Task statuses of `reference/dts-api.md` §3.1. The API may send others; see `LiveTask.known_status`."""
-
-    UN_CONFIG = "unConfig"
-    READY = "ready"
-    CHECKING = "checking"
-    CHECK_PASS = "checkPass"
-    CHECK_FAILED = "checkFailed"
-    RUNNING = "running"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    STOP_CHECK_FAILED = "stopCheckFailed"
-    RUN_FAILED = "runFailed"
-    FINISHED = "finished"
-    DELETED = "deleted"
-    INIT_RUNNING = "initRunning"
-    BIDIRECT_RUNNING = "bidirectRunning"
-    SINGLE_RUNNING = "singleRunning"
-    RETRYING = "retrying"
-    CHECK_FAILED_ADD = "checkFailedAdd"
-    CHECK_PASS_ADD = "checkPassAdd"
-    CONFIG_FAILED = "configFailed"
-    ABANDONED = "abandoned"
-
+from dtsflow.statuses import TaskStatus as TaskStatus  # re-exported: most modules read statuses from here
 
 SECRET_FIELDS = frozenset({"dbPass"})
 

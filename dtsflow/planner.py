@@ -17,9 +17,9 @@ from dtsflow.live import LiveTask, PrecheckItem, TaskStatus
 from dtsflow.manifest import DesiredState, TaskSpec
 from dtsflow.plan import Action, Change, FieldDiff, Orphan, Plan, Step, StepKind
 from dtsflow.refresh import Live
+from dtsflow.statuses import RUNNING_STATUSES
 from dtsflow.transitions import (
     RESIZE_FROM,
-    RUNNING_STATUSES,
     STARTED_STATUSES,
     STEP_RULES,
     TRANSIENT_STATUSES,

@@ -24,16 +24,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dtsflow.live import TaskStatus
 from dtsflow.manifest import DesiredState
 from dtsflow.plan import StepKind
+from dtsflow.statuses import RUNNING_STATUSES, TaskStatus
 
 S = TaskStatus
 D = DesiredState
 K = StepKind
 
-# Statuses in which a task replicates (pause is allowed from all of them, dts-api.md §1 #10).
-RUNNING_STATUSES = frozenset({S.RUNNING, S.INIT_RUNNING, S.BIDIRECT_RUNNING, S.SINGLE_RUNNING, S.RETRYING})
 # Statuses of a task that has been started at least once: a config change there is disruptive.
 STARTED_STATUSES = RUNNING_STATUSES | {
     S.STOPPING,

@@ -23,6 +23,8 @@ from dtsflow.emulator.durations import Durations
 from dtsflow.emulator.failures import ApiFailure, bad_status, invalid, not_found
 from dtsflow.emulator.progress import dynamic_info, elapsed, load_seconds, new_run
 from dtsflow.emulator.store import Store, dumps
+from dtsflow.statuses import RUNNING_STATUSES
+from dtsflow.statuses import TaskStatus as S
 
 STANDARDS = frozenset({"small", "medium", "large", "xlarge", "samll"})  # "Samll" [sic] is in the Go SDK docs
 DATA_TYPES = frozenset({"schema", "base", "increment"})
@@ -156,7 +158,7 @@ class Engine:
             "runningTime": running_time,
             "subStatus": sub,
             "dynamicInfo": info,
-            "errmsg": doc.get("_errmsg", "") if status in (m.RUN_FAILED, m.CONFIG_FAILED) else "",
+            "errmsg": doc.get("_errmsg", "") if status in (S.RUN_FAILED, S.CONFIG_FAILED) else "",
             "granularity": doc.get("granularity", ""),
             "subDataScope": {"startTime": "", "endTime": ""},
             "payInfo": doc.get("payInfo", {}),
@@ -337,7 +339,7 @@ class Engine:
                     "standard": standard,
                     "endTime": "",
                 },
-                "_timeline": [[m.UN_CONFIG, now]],
+                "_timeline": [[S.UN_CONFIG, now]],
                 "_createdAt": now,
                 "_token": client_token,
             }
@@ -366,7 +368,7 @@ class Engine:
             status = m.status_at(doc["_timeline"], now)
             if check:
                 allowed = m.ALLOWED_FROM[action]
-                if doc.get("_shutdownAt") and status != m.FINISHED and action != "shutdown":
+                if doc.get("_shutdownAt") and status != S.FINISHED and action != "shutdown":
                     raise bad_status(dts_id, action, status, "shutdown in progress")
                 if status not in allowed:
                     raise bad_status(dts_id, action, status)
@@ -428,10 +430,10 @@ class Engine:
             doc["_precheck"] = None
             if checks.trigger_in(doc, checks.CONFIG_FAIL_TRIGGER):
                 doc["_errmsg"] = f"configuration failed: a host contains '{checks.CONFIG_FAIL_TRIGGER}' (emulated)"
-                doc["_timeline"] = [[m.CONFIG_FAILED, now]]
+                doc["_timeline"] = [[S.CONFIG_FAILED, now]]
             else:
                 doc["_errmsg"] = ""
-                doc["_timeline"] = [[m.READY, now]]
+                doc["_timeline"] = [[S.READY, now]]
             return {"dtsId": dts_id}
 
         result: dict[str, Any] = self._mutate(dts_id, "config", change)
@@ -441,9 +443,9 @@ class Engine:
         def change(doc: dict[str, Any], status: str, now: float, conn: sqlite3.Connection) -> dict[str, Any]:
             items = checks.build_items(doc)
             done = now + self._seconds(self.durations.precheck)
-            outcome = m.CHECK_FAILED if any(i["status"] == "failed" for i in items) else m.CHECK_PASS
+            outcome = S.CHECK_FAILED if any(i["status"] == "failed" for i in items) else S.CHECK_PASS
             doc["_precheck"] = {"items": items, "readyAt": done}
-            doc["_timeline"] = [[m.CHECKING, now], [outcome, done]]
+            doc["_timeline"] = [[S.CHECKING, now], [outcome, done]]
             return dict(_OK)
 
         result: dict[str, Any] = self._mutate(dts_id, "precheck", change)
@@ -454,7 +456,7 @@ class Engine:
             items = (doc.get("_precheck") or {}).get("items") or []
             if not any(i.get("status") == "failed" for i in items):
                 raise bad_status(dts_id, "skipPrecheck", status, "no failed check item to skip")
-            doc["_timeline"] = [[m.CHECK_PASS, now]]
+            doc["_timeline"] = [[S.CHECK_PASS, now]]
             return {"success": True, "result": ""}
 
         result: dict[str, Any] = self._mutate(dts_id, "skipPrecheck", change)
@@ -474,10 +476,10 @@ class Engine:
                 doc["_run"] = run
             run["since"] = now
             run["stoppedAt"] = None
-            timeline: list[list[Any]] = [[m.RUNNING, now]]
+            timeline: list[list[Any]] = [[S.RUNNING, now]]
             if checks.trigger_in(doc, checks.RUN_FAIL_TRIGGER):
                 until = now + self._seconds(self.durations.run_failure)
-                timeline.append([m.RUN_FAILED, until])
+                timeline.append([S.RUN_FAILED, until])
                 run["until"] = until
                 doc["_errmsg"] = (
                     f"replication failed: lost connection to the database (a host contains "
@@ -485,7 +487,7 @@ class Engine:
                 )
             elif "increment" not in data_type:
                 until = now + max(0.0, load_seconds(run) - float(run.get("acc") or 0.0))
-                timeline.append([m.FINISHED, until])
+                timeline.append([S.FINISHED, until])
                 run["until"] = until
                 doc["_errmsg"] = ""
             else:
@@ -500,7 +502,7 @@ class Engine:
     def pause(self, dts_id: str) -> dict[str, Any]:
         def change(doc: dict[str, Any], status: str, now: float, conn: sqlite3.Connection) -> dict[str, Any]:
             self._close_run(doc, now)
-            doc["_timeline"] = [[m.STOPPING, now], [m.STOPPED, now + self._seconds(self.durations.pause)]]
+            doc["_timeline"] = [[S.STOPPING, now], [S.STOPPED, now + self._seconds(self.durations.pause)]]
             return dict(_OK)
 
         result: dict[str, Any] = self._mutate(dts_id, "pause", change)
@@ -513,7 +515,7 @@ class Engine:
             self._close_run(doc, now)
             done = now + self._seconds(self.durations.shutdown)
             doc["_shutdownAt"] = done
-            doc["_timeline"] = [[status, now], [m.FINISHED, done]]
+            doc["_timeline"] = [[status, now], [S.FINISHED, done]]
             return dict(_OK)
 
         result: dict[str, Any] = self._mutate(dts_id, "shutdown", change)
@@ -581,7 +583,7 @@ class Engine:
             for raw in specs:
                 spec = strip_secrets(dict(raw))
                 errmsg = str(spec.pop("errmsg", "") or "")
-                status = str(spec.pop("status", m.UN_CONFIG) or m.UN_CONFIG)
+                status = str(spec.pop("status", S.UN_CONFIG) or S.UN_CONFIG)
                 if status not in m.KNOWN_STATUSES:
                     raise invalid(f"unknown status {status!r}")
                 dts_id = Store.new_id(conn)
@@ -611,25 +613,25 @@ class Engine:
                     },
                 }
                 doc.update({k: v for k, v in spec.items() if not k.startswith("_") and k != "dtsId"})
-                if status in m.RUNNING_VARIANTS | {m.STOPPED, m.RUN_FAILED, m.FINISHED}:
+                if status in RUNNING_STATUSES | {S.STOPPED, S.RUN_FAILED, S.FINISHED}:
                     run = new_run(
                         scale=self.time_scale,
                         schema_s=self._seconds(self.durations.schema_load) if "schema" in doc["dataType"] else 0.0,
                         base_s=self._seconds(self.durations.base_load) if "base" in doc["dataType"] else 0.0,
                     )
-                    if status in m.RUNNING_VARIANTS:
+                    if status in RUNNING_STATUSES:
                         run["since"] = now
                     else:
                         run["acc"] = load_seconds(run)
                         run["stoppedAt"] = now
                     doc["_run"] = run
-                if items is None and status in (m.CHECK_FAILED, m.CHECK_PASS):
+                if items is None and status in (S.CHECK_FAILED, S.CHECK_PASS):
                     items = checks.build_items(doc)
-                    if status == m.CHECK_FAILED and not any(i["status"] == "failed" for i in items):
+                    if status == S.CHECK_FAILED and not any(i["status"] == "failed" for i in items):
                         items[0] = {**items[0], "status": "failed", "message": "cannot connect (seeded failure)"}
                 if items is not None:
                     doc["_precheck"] = {"items": list(items), "readyAt": now}
-                if status in (m.RUN_FAILED, m.CONFIG_FAILED):
+                if status in (S.RUN_FAILED, S.CONFIG_FAILED):
                     doc["_errmsg"] = errmsg or f"{status} (seeded)"
                 doc["_timeline"] = [[status, now]]
                 doc["_createdAt"] = now

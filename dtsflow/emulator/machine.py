@@ -10,69 +10,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dtsflow.statuses import RUNNING_STATUSES, TaskStatus
+
 Timeline = list[list[object]]  # [[status: str, at: float], ...], ascending by time (JSON-friendly)
 
-UN_CONFIG = "unConfig"
-READY = "ready"
-CHECKING = "checking"
-CHECK_PASS = "checkPass"
-CHECK_FAILED = "checkFailed"
-RUNNING = "running"
-STOPPING = "stopping"
-STOPPED = "stopped"
-RUN_FAILED = "runFailed"
-FINISHED = "finished"
-CONFIG_FAILED = "configFailed"
-ABANDONED = "abandoned"
-
-RUNNING_VARIANTS = frozenset({RUNNING, "initRunning", "bidirectRunning", "singleRunning", "retrying"})
-
-KNOWN_STATUSES = frozenset(
-    {
-        UN_CONFIG,
-        READY,
-        CHECKING,
-        CHECK_PASS,
-        CHECK_FAILED,
-        STOPPING,
-        STOPPED,
-        "stopCheckFailed",
-        RUN_FAILED,
-        FINISHED,
-        "checkFailedAdd",
-        "checkPassAdd",
-        CONFIG_FAILED,
-        ABANDONED,
-    }
-    | RUNNING_VARIANTS
-)
+S = TaskStatus
+# Every status of dts-api.md §3.1 but `deleted`: a released task is gone from the emulator, not shown as deleted.
+KNOWN_STATUSES = frozenset(TaskStatus) - {S.DELETED}
 
 # Allowed-from sets. Documented ones cite dts-api.md §1; the others are choices written in docs/emulator.md.
 ALLOWED_FROM: dict[str, frozenset[str]] = {
-    "config": frozenset({READY, CHECK_PASS, CHECK_FAILED, RUN_FAILED, STOPPED, CONFIG_FAILED, UN_CONFIG}),
-    "precheck": frozenset({READY, CHECK_PASS, CHECK_FAILED}),
-    "skipPrecheck": frozenset({CHECK_FAILED}),
-    "start": frozenset({CHECK_PASS, STOPPED, RUN_FAILED, "checkFailedAdd", "checkPassAdd"}),
-    "pause": RUNNING_VARIANTS,
+    "config": frozenset({S.READY, S.CHECK_PASS, S.CHECK_FAILED, S.RUN_FAILED, S.STOPPED, S.CONFIG_FAILED, S.UN_CONFIG}),
+    "precheck": frozenset({S.READY, S.CHECK_PASS, S.CHECK_FAILED}),
+    "skipPrecheck": frozenset({S.CHECK_FAILED}),
+    "start": frozenset({S.CHECK_PASS, S.STOPPED, S.RUN_FAILED, S.CHECK_FAILED_ADD, S.CHECK_PASS_ADD}),
+    "pause": RUNNING_STATUSES,
     # Not documented; Terraform waits from {checkFailed, checkPass, running, stopped, runFailed}. We also allow
     # the other settled, not-yet-finished statuses so that `absent` is reachable from any settled task.
     "shutdown": frozenset(
         {
-            UN_CONFIG,
-            READY,
-            CHECK_PASS,
-            CHECK_FAILED,
-            STOPPED,
-            RUN_FAILED,
-            CONFIG_FAILED,
-            "stopCheckFailed",
-            "checkFailedAdd",
-            "checkPassAdd",
+            S.UN_CONFIG,
+            S.READY,
+            S.CHECK_PASS,
+            S.CHECK_FAILED,
+            S.STOPPED,
+            S.RUN_FAILED,
+            S.CONFIG_FAILED,
+            S.STOP_CHECK_FAILED,
+            S.CHECK_FAILED_ADD,
+            S.CHECK_PASS_ADD,
         }
-        | RUNNING_VARIANTS
+        | RUNNING_STATUSES
     ),
-    "delete": frozenset({FINISHED, ABANDONED}),
-    "resize": RUNNING_VARIANTS | {STOPPED, RUN_FAILED},
+    "delete": frozenset({S.FINISHED, S.ABANDONED}),
+    "resize": RUNNING_STATUSES | {S.STOPPED, S.RUN_FAILED},
 }
 
 
