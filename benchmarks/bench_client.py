@@ -28,20 +28,9 @@ from dtsflow.client.auth import BceAuth  # noqa: E402
 from dtsflow.client.http import HttpDtsClient  # noqa: E402
 from dtsflow.credentials import Credentials  # noqa: E402
 from dtsflow.emulator import start_in_thread  # noqa: E402
+from tests.rawapi import create_body  # noqa: E402
 
-CREATE = {
-    "productType": "postpay",
-    "type": "migration",
-    "standard": "large",
-    "sourceInstanceType": "public",
-    "targetInstanceType": "public",
-    "crossRegionTag": 0,
-    "directionType": "single",
-    "orderInfo": {
-        "src": {"instanceType": "public", "dbType": "mysql"},
-        "dst": {"instanceType": "public", "dbType": "kafka"},
-    },
-}
+CREATE = create_body()
 
 
 def pct(values: list[float], q: float) -> float:

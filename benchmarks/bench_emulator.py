@@ -31,8 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dtsflow import signing  # noqa: E402
 from dtsflow.emulator import DEV_ACCESS_KEY, DEV_SECRET_KEY  # noqa: E402
+from tests.rawapi import signed_headers  # noqa: E402
 
 MINIMAL_SERVER = r"""
 import json, sys
@@ -86,14 +86,10 @@ Request = Callable[[], tuple[str, str, bytes, dict[str, str]]]
 
 
 def signed(method: str, path: str, body: bytes, port: int) -> tuple[str, str, bytes, dict[str, str]]:
-    ts = signing.format_timestamp(time.time())
-    headers = {"Host": f"127.0.0.1:{port}", "x-bce-date": ts, "Content-Type": "application/json"}
+    headers = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json"}
     if body:
         headers["Content-Length"] = str(len(body))
-    headers["Authorization"] = signing.authorization(
-        DEV_ACCESS_KEY, DEV_SECRET_KEY, method, path, [], headers, timestamp=ts
-    )
-    return method, path, body, headers
+    return method, path, body, signed_headers(DEV_ACCESS_KEY, DEV_SECRET_KEY, method, path, headers)
 
 
 def load(port: int, make: Request, clients: int, seconds: float) -> dict[str, float]:

@@ -14,6 +14,7 @@ from dtsflow.client.retry import RetryBudget
 from dtsflow.credentials import Credentials
 from dtsflow.errors import ApiError
 from tests.client.scripted_server import Answer, ScriptedServer
+from tests.rawapi import create_body
 
 CREDS = Credentials("AK-test", "CANARY-scripted-sk")
 TASK = {"dtsId": "dtsm1", "taskName": "t", "status": "running"}
@@ -154,19 +155,7 @@ def test_wire_shapes_of_query_strings_and_bodies() -> None:
             ok({"dtsTasks": [{"dtsId": "dtsmNEW"}]}),
         ]
     )
-    body = {
-        "productType": "postpay",
-        "type": "migration",
-        "standard": "large",
-        "sourceInstanceType": "public",
-        "targetInstanceType": "public",
-        "crossRegionTag": 0,
-        "directionType": "single",
-        "orderInfo": {
-            "src": {"instanceType": "public", "dbType": "mysql"},
-            "dst": {"instanceType": "public", "dbType": "kafka"},
-        },
-    }
+    body = create_body()
     with server.running(), client_for(server.url, slept) as client:
         client.skip_precheck("dtsm1")
         client.rename("dtsm1", "新しい name")
@@ -233,22 +222,7 @@ def test_malformed_success_answers_are_clear_errors_and_not_retried() -> None:
         with pytest.raises(ApiError, match="MalformedResponse: the answer is not JSON"):
             client.get_task("dtsm1")
         with pytest.raises(ApiError, match="create answered without a dtsId"):
-            client.create_task(
-                {
-                    "productType": "postpay",
-                    "type": "migration",
-                    "standard": "large",
-                    "sourceInstanceType": "public",
-                    "targetInstanceType": "public",
-                    "crossRegionTag": 0,
-                    "directionType": "single",
-                    "orderInfo": {
-                        "src": {"instanceType": "public", "dbType": "mysql"},
-                        "dst": {"instanceType": "public", "dbType": "kafka"},
-                    },
-                },
-                client_token="t",
-            )
+            client.create_task(create_body(), client_token="t")
         with pytest.raises(ApiError, match=r"task\.0\.dataType"):
             client.list_tasks()
     assert len(server.seen) == 4 and slept == []

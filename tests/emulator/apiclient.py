@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dtsflow import signing
+from tests.rawapi import config_body, create_body
 
 
 @dataclass
@@ -150,60 +151,3 @@ class Api:
             time.sleep(0.005)
             status = self.status(dts_id)
         return status
-
-
-def create_body(**over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "productType": "postpay",
-        "type": "migration",
-        "standard": "large",
-        "sourceInstanceType": "public",
-        "targetInstanceType": "public",
-        "crossRegionTag": 0,
-        "directionType": "single",
-        "orderInfo": {
-            "src": {"instanceType": "public", "dbType": "mysql", "region": "bj"},
-            "dst": {"instanceType": "public", "dbType": "mysql", "region": "bj"},
-        },
-    }
-    body.update(over)
-    return body
-
-
-def config_body(
-    name: str = "t1",
-    *,
-    src_host: str = "10.0.0.1",
-    dst_host: str = "10.0.0.2",
-    data_type: tuple[str, ...] = ("schema", "base", "increment"),
-    password: str = "",
-    **over: Any,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": "migration",
-        "taskName": name,
-        "dataType": list(data_type),
-        "srcConnection": {
-            "instanceType": "public",
-            "dbType": "mysql",
-            "region": "bj",
-            "dbHost": src_host,
-            "dbPort": 3306,
-            "dbUser": "reader",
-            "dbPass": password,
-        },
-        "dstConnection": {
-            "instanceType": "public",
-            "dbType": "mysql",
-            "region": "bj",
-            "dbHost": dst_host,
-            "dbPort": 3306,
-            "dbUser": "writer",
-            "dbPass": password,
-        },
-        "schemaMapping": [{"type": "table", "src": "shop.orders", "dst": "shop.orders", "where": ""}],
-        "granularity": "dbtb",
-        "initPosition": {"type": "binlog", "position": ""},
-    }
-    body.update(over)
-    return body

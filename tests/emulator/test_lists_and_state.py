@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from dtsflow.emulator import RunningEmulator, start_in_thread
-from tests.emulator.apiclient import Api, config_body, create_body
+from tests.emulator.apiclient import Api
+from tests.rawapi import config_body, create_body
 
 
 def _all_pages(api: Api, body: dict) -> tuple[list[str], int]:  # type: ignore[type-arg]

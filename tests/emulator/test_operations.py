@@ -6,7 +6,8 @@ import sqlite3
 import uuid
 
 from dtsflow.emulator import RunningEmulator
-from tests.emulator.apiclient import Api, config_body, create_body
+from tests.emulator.apiclient import Api
+from tests.rawapi import config_body, create_body, signed_headers
 
 DETAIL_KEYS = {
     "dtsId",
@@ -176,19 +177,11 @@ def test_chunked_request_bodies_are_read(instant: RunningEmulator) -> None:
     import http.client
     import json
 
-    from dtsflow import signing
-
     payload = json.dumps({"type": "migration"}).encode()
-    host = f"127.0.0.1:{instant.port}"
-    ts = signing.format_timestamp(__import__("time").time())
-    headers = {"Host": host, "x-bce-date": ts, "Transfer-Encoding": "chunked"}
-    auth = signing.authorization(
-        instant.access_key, instant.secret_key, "POST", "/v1/task/list", [], headers, timestamp=ts
-    )
+    headers = {"Host": f"127.0.0.1:{instant.port}", "Transfer-Encoding": "chunked"}
+    headers = signed_headers(instant.access_key, instant.secret_key, "POST", "/v1/task/list", headers)
     conn = http.client.HTTPConnection("127.0.0.1", instant.port, timeout=10)
-    conn.request(
-        "POST", "/v1/task/list", body=iter([payload]), headers={**headers, "Authorization": auth}, encode_chunked=True
-    )
+    conn.request("POST", "/v1/task/list", body=iter([payload]), headers=headers, encode_chunked=True)
     resp = conn.getresponse()
     assert resp.status == 200, resp.read()
     assert json.loads(resp.read())["task"] == []

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from dtsflow.emulator import RunningEmulator
-from tests.emulator.apiclient import Api, config_body
+from tests.emulator.apiclient import Api
+from tests.rawapi import config_body
 
 ALL_STATUSES = [
     "unConfig",
