@@ -112,10 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     command = importlib.import_module(f"dtsflow.commands.{args.command}")
     try:
-        return int(command.run(args))
+        code = int(command.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the boundary, not at interpreter exit
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`dtsflow plan ... | head`): nothing more can be shown, and that is no crash.
+        _discard_stdout()
+        return EXIT_ERROR
     except Exception as exc:  # the one error boundary
         from dtsflow.errors import DtsflowError
 
@@ -128,3 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail on the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -169,3 +169,21 @@ def test_ctrl_c_during_plan_exits_130_without_a_traceback(tmp_path: Path, manife
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["render", "examples"], ["schema"], ["validate", "examples"]])
+def test_a_reader_that_goes_away_is_no_crash(command: list[str]) -> None:
+    """`dtsflow ... | head`: the pipe closes before dtsflow writes; a quiet exit, no traceback, no internal error."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dtsflow", *command],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child has written anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 1)
+    assert "Traceback" not in err and "internal error" not in err and "Exception ignored" not in err, err
