@@ -27,7 +27,10 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     text = render_json(plan).encode()
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:  # a missing directory, no permission: the user's mistake, said plainly
+        raise DtsflowError(f"cannot write plan file {path}: {exc.strerror or type(exc).__name__}") from None
     try:
         os.fchmod(fd, 0o600)  # O_CREAT's mode is filtered by the umask and ignored for an existing file
         with os.fdopen(fd, "wb") as handle:

@@ -90,3 +90,11 @@ def test_new_task_under_prune_prefix_is_stale_for_a_prune_plan() -> None:
     newcomer = live(spec("orders-new"), "running", name="orders-new")
     with pytest.raises(StalePlanError, match="orders-new"):
         check_stale(plan, ms, Live.from_tasks([live(keep, "running"), newcomer]))
+
+
+def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    s = spec()
+    plan = make_plan(manifests(s), Live.from_tasks([]))
+    with pytest.raises(DtsflowError, match=r"cannot write plan file .*missing/p\.json: No such file or directory"):
+        save_plan(plan, tmp_path / "missing" / "p.json")
+    assert list(tmp_path.iterdir()) == []
