@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("emulator", help="serve the local DTS emulator")
     from_emulator = importlib.import_module("dtsflow.emulator.options")
     from_emulator.add_arguments(p)
+    for command in sub.choices.values():  # `dtsflow plan --debug ...` works as well as `dtsflow --debug plan ...`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     return parser
 
 

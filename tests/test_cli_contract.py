@@ -187,3 +187,13 @@ def test_a_reader_that_goes_away_is_no_crash(command: list[str]) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) in (0, 1)
     assert "Traceback" not in err and "internal error" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_is_accepted_before_or_after_the_command(tmp_path: Path, where: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("version: 2\n")
+    argv = ["--debug", "validate", str(path)] if where == "before" else ["validate", str(path), "--debug"]
+    result = run_cli(*argv, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and f"{path}:1: $.version: must be 1" in result.stderr
