@@ -193,3 +193,25 @@ def test_docs_show_the_current_table() -> None:
     start = doc.index("<!-- transition-table:start -->\n") + len("<!-- transition-table:start -->\n")
     end = doc.index("<!-- transition-table:end -->")
     assert doc[start:end] == table_markdown(), "copy table_markdown() into docs/plan.md"
+
+
+def test_the_planner_and_the_emulator_read_the_allowed_from_rules_alike() -> None:
+    """Two independent readings of dts-api.md §1: the planner's expectations and the emulator's refusals. If they
+    drift, plans would hold steps the emulator refuses (or never use what it allows)."""
+    from dtsflow.emulator.machine import ALLOWED_FROM
+    from dtsflow.transitions import RESIZE_FROM
+
+    actions = {K.CONFIG: "config", K.PRECHECK: "precheck", K.START: "start", K.PAUSE: "pause"}
+    actions |= {K.SHUTDOWN: "shutdown", K.DELETE: "delete", K.SKIP_PRECHECK: "skipPrecheck"}
+    for kind, action in actions.items():
+        assert set(STEP_RULES[kind].expect) == set(ALLOWED_FROM[action]), kind
+    # The one known difference: the docs list running/stopped/runFailed for resize; the emulator also accepts the
+    # running variants (initRunning, ...), which the planner never resizes from.
+    assert set(RESIZE_FROM) == {"running", "stopped", "runFailed"}
+    assert set(ALLOWED_FROM["resize"]) - set(RESIZE_FROM) == {
+        "initRunning",
+        "bidirectRunning",
+        "singleRunning",
+        "retrying",
+    }
+    assert set(RESIZE_FROM) <= set(ALLOWED_FROM["resize"])
