@@ -39,6 +39,7 @@ def expectations(case: Path) -> list[tuple[str, int | None, str, str]]:
 
 
 ALL_CASES = sorted(p.name for p in CASES.iterdir())
+EXCERPTED = ("YAML syntax error", "template sandbox violation", "undefined template variable", "template syntax error")
 
 
 def test_corpus_is_large_enough() -> None:
@@ -76,6 +77,8 @@ def test_invalid_manifest(
         prefix = where + (f"{path}: " if path else "")
         hits = [h for h in heads if h.startswith(prefix) and message in h[len(prefix) :]]
         assert hits, f"expected `{prefix}... {message}` in:\n{result.stderr}"
+        if line and message.startswith(EXCERPTED):  # template and YAML syntax errors show the lines around
+            assert re.search(rf"^\s+> +{line} \| ", result.stderr, re.MULTILINE), result.stderr
     assert_nobody_connected(server)
 
 
