@@ -6,7 +6,7 @@ the task's *generation*; after it, the returned `dtsId`. A re-run after a crash 
 
 - an entry with an id whose task still exists unnamed in `unConfig` is resumed, not created again;
 - an entry with a token but no id (the process died between the request and the answer) is retried with
-  the same token, after looking for the orphan it may have left (see `dtsflow.executor.Recovery`);
+  the same token, after looking for the orphan it may have left (see `dtsflow.recovery`);
 - an entry whose task was deleted or finished starts a new generation, hence a new token, so that a
   token never brings a released task back.
 

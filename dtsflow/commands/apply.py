@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         manifests = load_manifests(plan_in.manifest_paths, variables=variables, var_files=args.var_file)
-        from dtsflow.executor import check_secrets
+        from dtsflow.preflight import check_secrets
         from dtsflow.secrets import resolve_secret
 
         check_secrets(plan_in, resolve_secret)  # the plan is known: check before any request
