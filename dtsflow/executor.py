@@ -168,7 +168,9 @@ class Executor:
                         continue
                     if interrupted_seen:
                         waiting.remove(change)
-                        run.results[change.task] = self._not_attempted(change, Outcome.INTERRUPTED, "interrupted")
+                        run.results[change.task] = self._not_attempted(
+                            change, Outcome.INTERRUPTED, "interrupted before it started"
+                        )
                         self._finished(run.results[change.task])
                         continue
                     blocker = self._blocker(change, run)

@@ -82,7 +82,11 @@ class TaskState:
     mutated_at: float  # clock time of our last call that may have changed the task
     fresh_create: bool = False  # the id came from a create in this run (a token may have answered an old id)
     regenerated: bool = False
-    errmsg: str = ""  # the task's errmsg as last seen by a wait
+    errmsg: str = ""  # the task's errmsg as last seen by a wait or a re-read
+
+    def found(self) -> str:
+        """What a failure says about where the task is, with the service's errmsg (e.g. why configFailed)."""
+        return f"the task is {self.status}" + (f" ({self.errmsg})" if self.errmsg else "")
 
 
 def targets(step: Step) -> frozenset[str]:
@@ -131,6 +135,8 @@ class LevelChecks:
                 raise Interrupted()
             raise StepFailure("cannot re-read the task: listing tasks failed")
         state.status = snapshot.status(state.dts_id)
+        live = snapshot.tasks.get(state.dts_id)
+        state.errmsg = live.errmsg if live else ""
         return state.status
 
     def named(self, state: TaskState, name: str) -> bool:
@@ -155,9 +161,7 @@ class LevelChecks:
         if status in underway:
             return UNDERWAY_NOTE
         if status not in step.expect:
-            raise StepFailure(
-                f"the task is {status}; {step.kind.value} needs it in {', '.join(step.expect)}", status=status
-            )
+            raise StepFailure(f"{state.found()}; {step.kind.value} needs it in {', '.join(step.expect)}", status=status)
         return None
 
     def call(self, step: Step, state: TaskState, call: Callable[[str], object]) -> str | None:
@@ -176,7 +180,7 @@ class LevelChecks:
             ambiguous = exc.status == 0 or exc.status >= 500
             moved = status not in step.expect and status not in step.fail_on and status != ABSENT
             if not (ambiguous and goal and moved):
-                raise StepFailure(f"{exc}; the task is {status}", status=status) from None
+                raise StepFailure(f"{exc}; {state.found()}", status=status) from None
         state.mutated_at = self._clock()
         state.status = None
         return None

@@ -211,7 +211,7 @@ class StepRunner:
             self._waiter.wait(change.task, step, state, goal, frozenset(step.fail_on) | {TaskStatus.CHECK_FAILED})
             return UNDERWAY_NOTE
         if status != TaskStatus.CHECK_FAILED:
-            raise StepFailure(f"the task is {status}; skip-precheck needs it in checkFailed", status=status)
+            raise StepFailure(f"{state.found()}; skip-precheck needs it in checkFailed", status=status)
         return self._precheck_policy(change, step, state)
 
     def _precheck_policy(self, change: Change, step: Step, state: TaskState) -> str:

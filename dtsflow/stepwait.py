@@ -57,9 +57,14 @@ class StepWaiter:
         """Block until the task reaches `targets` (returns the status); StepFailure on `stops`, a move
         elsewhere, a timeout or failing lists; Interrupted on Ctrl-C. `stale`: see STALE_CHECKFAILED_GRACE."""
         assert state.dts_id is not None
-        timeout = step.timeout_seconds or DEFAULT_WAIT_SECONDS.get(step.kind, DEFAULT_WAIT_OTHER)
-        if self._deadline is not None:
-            timeout = min(timeout, self._deadline - self._clock())
+        limit = step.timeout_seconds or DEFAULT_WAIT_SECONDS.get(step.kind, DEFAULT_WAIT_OTHER)
+        timeout = limit
+        if self._deadline is not None and self._deadline - self._clock() < limit:
+            timeout = self._deadline - self._clock()
+            limit_text = "timed out at the --timeout deadline"
+        else:
+            source = " (precheck.timeout)" if step.timeout_seconds else ""
+            limit_text = f"timed out after {_duration(limit)}{source}"
         began = self._clock()
         grace_until = began + STALE_CHECKFAILED_GRACE
         last: dict[str, Any] = {}
@@ -95,10 +100,19 @@ class StepWaiter:
             ):
                 continue  # possibly the result from before our call; look again
             break
-        return _settle(result, state, targets)
+        # Name what the step waits for, not every status beyond it that would also do.
+        wanted = " or ".join(sorted(step.wait_for) or sorted(targets))
+        return _settle(result, state, f"{limit_text} waiting for {wanted}")
 
 
-def _settle(result: WaitResult, state: TaskState, targets: frozenset[str]) -> str:
+def _duration(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def _settle(result: WaitResult, state: TaskState, timed_out: str) -> str:
     if result.live is not None:
         state.errmsg = result.live.errmsg
     match result.outcome:
@@ -112,10 +126,7 @@ def _settle(result: WaitResult, state: TaskState, targets: frozenset[str]) -> st
             raise StepFailure(f"the task went to {result.status}{detail}", status=result.status)
         case WaitOutcome.TIMEOUT:
             state.status = result.status
-            raise StepFailure(
-                f"{result.message} waiting for {' or '.join(sorted(targets))}; last status {result.status or 'unknown'}",
-                status=result.status,
-            )
+            raise StepFailure(f"{timed_out}; last status {result.status or 'unknown'}", status=result.status)
         case WaitOutcome.INTERRUPTED:
             raise Interrupted()
         case WaitOutcome.ERROR:

@@ -221,8 +221,10 @@ class Poller:
                 self._cond.notify_all()
                 self._cond.wait(timeout=remaining)
 
-    def now(self) -> float:
-        return self._clock()
+    @property
+    def interval(self) -> float:
+        """The gap before the next poll (the backoff's current step); read by tests of the schedule."""
+        return self._interval
 
     # -- the poll thread -----------------------------------------------------------------------------
     def _run(self) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +46,6 @@ def spec(name: str, **extra: Any) -> TaskSpec:
     body = task(name, **extra)
     body["src"]["password"] = "${secret:DB_PASS}"
     return TaskSpec.model_validate(body)
-
-
-@pytest.fixture
-def emu() -> Iterator[RunningEmulator]:
-    with start_in_thread(time_scale=0.01) as running:
-        yield running
-
-
-@pytest.fixture
-def client(emu: RunningEmulator) -> Iterator[HttpDtsClient]:
-    with HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key), trust_env=False) as c:
-        yield c
 
 
 def requests(emu: RunningEmulator) -> dict[str, int]:
