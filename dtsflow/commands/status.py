@@ -47,6 +47,7 @@ class TaskStatusRow:
 
 def collect(tasks: dict[str, Any], live: list[LiveTask], get_precheck: Any) -> list[TaskStatusRow]:
     """Rows in manifest order. `tasks` maps names to TaskSpec; `get_precheck(dts_id)` reads check items."""
+    from dtsflow.levels import STARTED
     from dtsflow.progress import base_percent, increment_delay
 
     by_name: dict[str, list[LiveTask]] = {}
@@ -60,8 +61,9 @@ def collect(tasks: dict[str, Any], live: list[LiveTask], get_precheck: Any) -> l
         if found:
             task = found[0]
             row.dts_id, row.status, row.errmsg = task.dts_id, task.status, task.errmsg
-            row.base_percent = base_percent(task)
-            row.increment_delay = increment_delay(task)
+            if task.status in STARTED:  # before a start, the numbers are placeholders (0%, 0s), not progress
+                row.base_percent = base_percent(task)
+                row.increment_delay = increment_delay(task)
             row.duplicates = [t.dts_id for t in found[1:]]
             if task.status == TaskStatus.CHECK_FAILED:
                 row.precheck = list(get_precheck(task.dts_id))
