@@ -306,3 +306,12 @@ def test_off_a_terminal_each_event_is_one_plain_line(env: Env) -> None:
         "orders: applied",
     ]
     assert "\x1b[" not in result.stdout
+
+
+def test_a_deadline_that_passed_before_any_step_attempts_nothing_and_exits_1(env: Env) -> None:
+    manifest = env.write([task("orders"), task("users", dependsOn=["orders"])])
+    result = env.apply(manifest, "--auto-approve", "--timeout", "0s")
+    assert result.returncode == 1
+    assert "Apply incomplete: 0 applied, 0 failed, 2 not attempted" in result.stdout
+    assert "the --timeout deadline passed" in result.stdout
+    assert env.mutating() == 0
