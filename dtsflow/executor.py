@@ -36,7 +36,7 @@ from dtsflow.journal import Journal
 from dtsflow.levels import Interrupted, LevelChecks, StepFailure, TaskState
 from dtsflow.plan import Action, Change, Plan, StepKind
 from dtsflow.preflight import check_secrets
-from dtsflow.recovery import Create, Resume, decide_creates, needs_live, settle_seconds
+from dtsflow.recovery import Decision, decide_creates, needs_live, settle_seconds
 from dtsflow.report import ApplyReport, Outcome, TaskResult
 from dtsflow.steps import StepRunner
 from dtsflow.stepwait import StepWaiter
@@ -134,7 +134,7 @@ class Executor:
             self._observer(event)
 
     # -- crash recovery ------------------------------------------------------------------------------
-    def _recover(self, changes: list[Change], poller: Poller) -> tuple[dict[str, Resume | Create], dict[str, str]]:
+    def _recover(self, changes: list[Change], poller: Poller) -> tuple[dict[str, Decision], dict[str, str]]:
         """Decide, per task whose plan starts with a create, how to create it (`dtsflow.recovery`); also
         the owners (dtsId -> task name) the journal knows."""
         creating = [c for c in changes if c.steps and c.steps[0].kind is StepKind.CREATE and c.spec is not None]

@@ -19,7 +19,7 @@ from dtsflow.journal import Journal, client_token
 from dtsflow.levels import UNDERWAY, UNDERWAY_NOTE, LevelChecks, StepFailure, TaskState, require_id, targets
 from dtsflow.live import TaskStatus
 from dtsflow.plan import Change, Step, StepKind
-from dtsflow.recovery import DEAD_STATUSES, Create, Resume
+from dtsflow.recovery import DEAD_STATUSES, Create, Decision, Resume
 from dtsflow.stepwait import StepWaiter
 from dtsflow.wire import SecretResolver, config_body, create_body
 
@@ -38,7 +38,7 @@ class StepRunner:
         clock: Callable[[], float],
         journal: Journal | None,
         resolve_secret: SecretResolver | None,
-        decisions: dict[str, Resume | Create],
+        decisions: dict[str, Decision],
         owners: dict[str, str],
     ) -> None:
         self._client = client

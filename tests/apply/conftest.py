@@ -143,8 +143,25 @@ def emu() -> Iterator[RunningEmulator]:
 
 
 @pytest.fixture
+def slow() -> Iterator[RunningEmulator]:
+    """An emulator at human speed (a precheck takes 3 s), for waits that must still be in progress."""
+    with start_in_thread(time_scale=1.0) as running:
+        yield running
+
+
+def client_of(emu: RunningEmulator) -> HttpDtsClient:
+    return HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key), trust_env=False)
+
+
+@pytest.fixture
 def client(emu: RunningEmulator) -> Iterator[HttpDtsClient]:
-    with HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key), trust_env=False) as c:
+    with client_of(emu) as c:
+        yield c
+
+
+@pytest.fixture
+def slow_client(slow: RunningEmulator) -> Iterator[HttpDtsClient]:
+    with client_of(slow) as c:
         yield c
 
 

@@ -4,40 +4,24 @@ Ctrl-C during a wait, and the `parallelism` bound."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from dtsflow.client.http import HttpDtsClient
-from dtsflow.credentials import Credentials
-from dtsflow.emulator import RunningEmulator, start_in_thread
+from dtsflow.emulator import RunningEmulator
 from dtsflow.events import Event, EventLog, StepPolled, TaskFinished, TaskStarted
 from dtsflow.live import LiveTask
 from dtsflow.planner import make_plan
 from dtsflow.refresh import fetch_live
 from dtsflow.report import Outcome
 from dtsflow.waiter import Poller, PollPolicy, WaitOutcome
+from tests.apply.conftest import client_of
 from tests.apply.test_executor import Manifests, executor, requests, spec
-
-
-@pytest.fixture
-def slow() -> Iterator[RunningEmulator]:
-    """An emulator at human speed: a precheck takes 3 s."""
-    with start_in_thread(time_scale=1.0) as running:
-        yield running
-
-
-@pytest.fixture
-def slow_client(slow: RunningEmulator) -> Iterator[HttpDtsClient]:
-    with HttpDtsClient(slow.url, Credentials(slow.access_key, slow.secret_key), trust_env=False) as c:
-        yield c
 
 
 def test_polls_back_off_to_the_cap_and_a_new_wait_starts_fast_again(slow: RunningEmulator) -> None:
     [dts_id] = slow.seed([{"taskName": "a", "status": "running", "dataType": ["base", "increment"]}])
     policy = PollPolicy(initial=0.01, factor=2.0, cap=0.04)
-    with HttpDtsClient(slow.url, Credentials(slow.access_key, slow.secret_key), trust_env=False) as client:
+    with client_of(slow) as client:
         slow.reset_stats()
         with Poller(client, policy=policy) as poller:
             gaps: list[float] = []
