@@ -100,3 +100,19 @@ def test_parallelism_bounds_the_tasks_in_flight(emu: RunningEmulator, client: Ht
     assert peak == 3  # parallel, and never more than --parallelism
     started = [e.task for e in log.events if isinstance(e, TaskStarted)]
     assert started == [f"t{i}" for i in range(7)]  # launched in plan order
+
+
+def test_a_list_that_keeps_failing_ends_the_waits_with_the_api_error(
+    emu: RunningEmulator, client: HttpDtsClient, tmp_path: Path
+) -> None:
+    plan = make_plan(Manifests([spec("a"), spec("b")]), fetch_live(client))
+    emu.set_faults({"fail_next": {"list": 1000}})
+    report = executor(client, tmp_path).apply(plan)
+    for result in report.tasks:
+        assert result.outcome is Outcome.FAILED
+        assert result.message.startswith("precheck failed: cannot list tasks: list: HTTP 500 InternalError")
+        assert result.done == ["create", "config"]
+    counts = requests(emu)
+    assert counts.get("start", 0) == 0
+    # The poller gave up after a bounded number of failed ticks (each retried by the client), shared by both.
+    assert counts["list"] <= 20
