@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from dtsflow.client.http import HttpDtsClient
+from dtsflow.credentials import Credentials
 from dtsflow.emulator import RunningEmulator
 from dtsflow.events import Event, EventLog, StepPolled, TaskFinished, TaskStarted
 from dtsflow.live import LiveTask
@@ -102,12 +103,12 @@ def test_parallelism_bounds_the_tasks_in_flight(emu: RunningEmulator, client: Ht
     assert started == [f"t{i}" for i in range(7)]  # launched in plan order
 
 
-def test_a_list_that_keeps_failing_ends_the_waits_with_the_api_error(
-    emu: RunningEmulator, client: HttpDtsClient, tmp_path: Path
-) -> None:
-    plan = make_plan(Manifests([spec("a"), spec("b")]), fetch_live(client))
-    emu.set_faults({"fail_next": {"list": 1000}})
-    report = executor(client, tmp_path).apply(plan)
+def test_a_list_that_keeps_failing_ends_the_waits_with_the_api_error(emu: RunningEmulator, tmp_path: Path) -> None:
+    creds = Credentials(emu.access_key, emu.secret_key)
+    with HttpDtsClient(emu.url, creds, trust_env=False, backoff_base=0.01) as client:  # quick client retries
+        plan = make_plan(Manifests([spec("a"), spec("b")]), fetch_live(client))
+        emu.set_faults({"fail_next": {"list": 1000}})
+        report = executor(client, tmp_path).apply(plan)
     for result in report.tasks:
         assert result.outcome is Outcome.FAILED
         assert result.message.startswith("precheck failed: cannot list tasks: list: HTTP 500 InternalError")
