@@ -315,3 +315,14 @@ def test_a_deadline_that_passed_before_any_step_attempts_nothing_and_exits_1(env
     assert "Apply incomplete: 0 applied, 0 failed, 2 not attempted" in result.stdout
     assert "the --timeout deadline passed" in result.stdout
     assert env.mutating() == 0
+
+
+def test_a_malformed_journal_stops_apply_before_any_request(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    (env.cwd / ".dtsflow").mkdir(mode=0o700)
+    (env.cwd / ".dtsflow" / "journal").write_text('{"v":1,"op":"created","task":"orders","token":"t"}\n')
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1
+    assert ".dtsflow/journal:1: malformed journal record (no dts_id)" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert env.stats().get("total", 0) == 0
