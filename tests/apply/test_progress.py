@@ -6,6 +6,8 @@ import io
 import json
 import re
 
+import pytest
+
 from dtsflow.events import (
     ApplyFinished,
     ApplyStarted,
@@ -69,3 +71,16 @@ def test_json_progress_writes_one_versioned_object_per_line() -> None:
     assert failed["failed_checks"] == [
         {"name": "srcBinlogFormat", "message": "binlog off", "description": "Check binlog"}
     ]
+
+
+def test_live_lines_are_cut_to_the_terminal_width_so_redraws_stay_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    out = io.StringIO()
+    view = LiveProgress(out, tick=60)
+    view(ApplyStarted(tasks=1, parallelism=10))
+    view(TaskStarted(task="a-task-name-that-is-rather-long-for-a-terminal", action="create", steps=["create"]))
+    view(StepStarted(task="a-task-name-that-is-rather-long-for-a-terminal", step="create", index=1, total=1))
+    view.close()
+    drawn = [line for line in re.sub(r"\x1b\[\d*[FJ]", "", out.getvalue()).split("\n") if line]
+    assert drawn and all(len(line) <= 39 for line in drawn)
+    assert any(line.startswith("  a-task-name-that-is-rather-long") for line in drawn)
