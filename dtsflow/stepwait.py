@@ -4,7 +4,7 @@ run's `--timeout` deadline, progress events, and the outcome turned into the tas
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, assert_never
+from typing import assert_never
 
 from dtsflow.events import Event, StepPolled
 from dtsflow.levels import Interrupted, StepFailure, TaskState, tolerated
@@ -67,12 +67,13 @@ class StepWaiter:
             limit_text = f"timed out after {_duration(limit)}{source}"
         began = self._clock()
         grace_until = began + STALE_CHECKFAILED_GRACE
-        last: dict[str, Any] = {}
+        last_shown: tuple[str, float | None] | None = None  # events only when status or progress changed
 
         def on_poll(live: LiveTask | None, status: str) -> None:
+            nonlocal last_shown
             percent = base_percent(live) if live and status in PROGRESS_STATUSES else None
-            if last.get("status") != status or last.get("percent") != percent:
-                last.update(status=status, percent=percent)
+            if (status, percent) != last_shown:
+                last_shown = (status, percent)
                 self._emit(
                     StepPolled(
                         task=task,
