@@ -134,7 +134,7 @@ def null_observer(event: Event) -> None:
 
 
 class EventLog:
-    """Observer that keeps every event (tests, and the JSON report)."""
+    """Observer that keeps every event (tests, library use)."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []

@@ -6,7 +6,7 @@ the task's *generation*; after it, the returned `dtsId`. A re-run after a crash 
 
 - an entry with an id whose task still exists unnamed in `unConfig` is resumed, not created again;
 - an entry with a token but no id (the process died between the request and the answer) is retried with
-  the same token, after looking for the orphan it may have left (see `dtsflow.executor.Recovery`);
+  the same token, after looking for the orphan it may have left (see `dtsflow.recovery`);
 - an entry whose task was deleted or finished starts a new generation, hence a new token, so that a
   token never brings a released task back.
 
@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from dtsflow.errors import ConfigError
 
 JOURNAL_VERSION = 1
 DEFAULT_PATH = Path(".dtsflow") / "journal"
@@ -75,26 +77,34 @@ class Journal:
         if not self.path.exists():
             return
         with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
+            for number, line in enumerate(fh, start=1):
                 self._lines += 1
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue  # a torn last line after a crash
-                if isinstance(record, dict) and record.get("v") == JOURNAL_VERSION:
-                    self._apply(record)
+                if not isinstance(record, dict) or record.get("v") != JOURNAL_VERSION:
+                    continue
+                problem = _malformed(record)
+                if problem:
+                    # Skipping it could forget a create and so duplicate a task: stop and let a person look.
+                    raise ConfigError(
+                        f"{self.path}:{number}: malformed journal record ({problem}); "
+                        "repair or delete that line (the journal only prevents duplicate creates after a crash)"
+                    )
+                self._apply(record)
 
     def _apply(self, record: dict[str, Any]) -> None:
-        task = str(record.get("task", ""))
+        task = str(record["task"])
         op = record.get("op")
         previous = self.entries.get(task)
         generation = int(record.get("generation", 0))
         when = float(record.get("time", 0.0))
         if op == "intent":
-            self.entries[task] = JournalEntry(task, str(record.get("token", "")), generation, when)
+            self.entries[task] = JournalEntry(task, str(record["token"]), generation, when)
         elif op == "created":
-            dts_id = str(record.get("dts_id", ""))
-            self.entries[task] = JournalEntry(task, str(record.get("token", "")), generation, when, dts_id=dts_id)
+            dts_id = str(record["dts_id"])
+            self.entries[task] = JournalEntry(task, str(record["token"]), generation, when, dts_id=dts_id)
         elif op == "released":
             token = previous.token if previous else ""
             self.entries[task] = JournalEntry(
@@ -148,6 +158,29 @@ class Journal:
                 os.close(fd)
             os.replace(tmp, self.path)
             self._lines = len(self.entries)
+
+
+def _malformed(record: dict[str, Any]) -> str:
+    """Why a version-1 record cannot be read back, or "" when it can."""
+
+    def text(key: str) -> bool:
+        return isinstance(record.get(key), str) and bool(record[key])
+
+    op = record.get("op")
+    if op not in ("intent", "created", "released"):
+        return f"unknown op {op!r}"
+    if not text("task"):
+        return "no task name"
+    generation = record.get("generation", 0)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        return "generation is not a whole number"
+    if isinstance(record.get("time", 0.0), bool) or not isinstance(record.get("time", 0.0), int | float):
+        return "time is not a number"
+    if op in ("intent", "created") and not text("token"):
+        return "no token"
+    if op == "created" and not text("dts_id"):
+        return "no dts_id"
+    return ""
 
 
 def _records_of(entry: JournalEntry) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -207,7 +208,9 @@ class LiveProgress:
             for ln in self._active.values()
         ]
         lines.append(f"  {self._done}/{self._total} done, {self._failed} failed, {len(self._active)} in progress")
+        # A line that wraps takes two rows, and the cursor-up count of the next redraw would miss it.
+        width = max(shutil.get_terminal_size(fallback=(120, 24)).columns - 1, 20)
         for text in lines:
-            self._out.write(text + "\n")
+            self._out.write(text[:width] + "\n")
         self._drawn = len(lines)
         self._out.flush()

@@ -96,7 +96,14 @@ class ApplyReport:
 
 
 def summary_line(report: ApplyReport) -> str:
-    head = "Apply interrupted" if report.interrupted else "Apply complete" if not report.failed else "Apply failed"
+    if report.interrupted:
+        head = "Apply interrupted"
+    elif report.failed:
+        head = "Apply failed"
+    elif report.not_attempted:
+        head = "Apply incomplete"  # nothing failed, but not every task was applied (the --timeout deadline)
+    else:
+        head = "Apply complete"
     return (
         f"{head}: {report.applied} applied, {report.failed} failed, {report.not_attempted} not attempted"
         f" ({report.unchanged} unchanged) in {report.elapsed:.1f}s."

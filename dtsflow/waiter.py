@@ -65,7 +65,6 @@ class PollPolicy:
 class Snapshot:
     """One list call's view of every task, by id; `started` is when the call began (clock seconds)."""
 
-    seq: int
     started: float
     tasks: dict[str, LiveTask]
 
@@ -221,8 +220,10 @@ class Poller:
                 self._cond.notify_all()
                 self._cond.wait(timeout=remaining)
 
-    def now(self) -> float:
-        return self._clock()
+    @property
+    def interval(self) -> float:
+        """The gap before the next poll (the backoff's current step); read by tests of the schedule."""
+        return self._interval
 
     # -- the poll thread -----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -247,7 +248,7 @@ class Poller:
             except Exception as exc:  # an ApiError after the client's own retries, or a bug: fail the waits
                 self._on_list_failure(exc)
                 continue
-            self._on_snapshot(Snapshot(self.polls + 1, started, {t.dts_id: t for t in tasks}))
+            self._on_snapshot(Snapshot(started, {t.dts_id: t for t in tasks}))
 
     def _on_list_failure(self, exc: Exception) -> None:
         with self._cond:

@@ -29,6 +29,8 @@ from dtsflow.report import ApplyReport, Outcome, TaskResult
 
 if TYPE_CHECKING:
     from dtsflow.client import DtsClient
+    from dtsflow.journal import Journal
+    from dtsflow.loader import LoadedManifests
 
 CONFIRM_PROMPT = "Apply these changes? Only 'yes' is accepted: "
 
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         manifests = load_manifests(plan_in.manifest_paths, variables=variables, var_files=args.var_file)
-        from dtsflow.executor import check_secrets
+        from dtsflow.preflight import check_secrets
         from dtsflow.secrets import resolve_secret
 
         check_secrets(plan_in, resolve_secret)  # the plan is known: check before any request
@@ -73,40 +75,55 @@ def run(args: argparse.Namespace) -> int:
 
     from dtsflow.applylock import apply_lock
     from dtsflow.connect import open_client
+    from dtsflow.journal import Journal
+
+    with apply_lock():
+        journal = Journal()  # read now: a malformed journal stops the run before any request
+        with open_client(args) as client:
+            return _plan_and_apply(client, args, manifests, plan_in, journal, timeout)
+
+
+def _plan_and_apply(
+    client: DtsClient,
+    args: argparse.Namespace,
+    manifests: LoadedManifests,
+    plan_in: Plan | None,
+    journal: Journal,
+    timeout: float | None,
+) -> int:
     from dtsflow.refresh import fetch_live
 
     out = sys.stdout
-    with apply_lock(), open_client(args) as client:
-        live = fetch_live(client)
-        if plan_in is not None:
-            from dtsflow.savedplan import check_stale
+    live = fetch_live(client)
+    if plan_in is not None:
+        from dtsflow.savedplan import check_stale
 
-            check_stale(plan_in, manifests, live)
-            plan = plan_in
+        check_stale(plan_in, manifests, live)
+        plan = plan_in
+    else:
+        from dtsflow.planner import make_plan
+
+        plan = make_plan(
+            manifests,
+            live,
+            prune=args.prune,
+            allow_replace=args.allow_replace,
+            reconfigure=tuple(args.reconfigure),
+        )
+    _show_plan(plan, args.format, out)
+    if plan.errors:
+        raise PlanError("the plan cannot be applied: " + "; ".join(f"{c.task}: {c.error}" for c in plan.errors))
+    if not plan.has_changes:
+        if args.format == "json":
+            report = ApplyReport(tasks=[TaskResult(c.task, str(c.action), Outcome.UNCHANGED) for c in plan.changes])
+            out.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
         else:
-            from dtsflow.planner import make_plan
-
-            plan = make_plan(
-                manifests,
-                live,
-                prune=args.prune,
-                allow_replace=args.allow_replace,
-                reconfigure=tuple(args.reconfigure),
-            )
-        _show_plan(plan, args.format, out)
-        if plan.errors:
-            raise PlanError("the plan cannot be applied: " + "; ".join(f"{c.task}: {c.error}" for c in plan.errors))
-        if not plan.has_changes:
-            if args.format == "json":
-                report = ApplyReport(tasks=[TaskResult(c.task, str(c.action), Outcome.UNCHANGED) for c in plan.changes])
-                out.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
-            else:
-                out.write("No changes.\n")
-            return 0
-        if plan_in is None and not args.auto_approve and not _confirm(out):
-            out.write("Apply cancelled.\n")
-            return 1
-        return _execute(plan, client, args, timeout, out)
+            out.write("No changes.\n")
+        return 0
+    if plan_in is None and not args.auto_approve and not _confirm(out):
+        out.write("Apply cancelled.\n")
+        return 1
+    return _execute(plan, client, args, journal, timeout, out)
 
 
 def _interactive() -> bool:
@@ -133,9 +150,10 @@ def _show_plan(plan: Plan, fmt: str, out: TextIO) -> None:
     out.write(render_plan(plan, "text", color=colour).rstrip("\n") + "\n\n")
 
 
-def _execute(plan: Plan, client: DtsClient, args: argparse.Namespace, timeout: float | None, out: TextIO) -> int:
+def _execute(
+    plan: Plan, client: DtsClient, args: argparse.Namespace, journal: Journal, timeout: float | None, out: TextIO
+) -> int:
     from dtsflow.executor import Executor
-    from dtsflow.journal import Journal
     from dtsflow.progress import JsonProgress, LiveProgress, PlainProgress
     from dtsflow.report import render_report_text
     from dtsflow.secrets import resolve_secret
@@ -152,7 +170,7 @@ def _execute(plan: Plan, client: DtsClient, args: argparse.Namespace, timeout: f
     stop = threading.Event()
     executor = Executor(
         client,
-        journal=Journal(),
+        journal=journal,
         observer=observer,
         parallelism=args.parallelism,
         resolve_secret=resolve_secret,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dtsflow.events import EVENT_FORMAT_VERSION
 from dtsflow.live import LiveTask, PrecheckItem, TaskStatus
+
+if TYPE_CHECKING:
+    from dtsflow.manifest import TaskSpec
 
 
 @dataclass(slots=True)
@@ -45,8 +49,11 @@ class TaskStatusRow:
         }
 
 
-def collect(tasks: dict[str, Any], live: list[LiveTask], get_precheck: Any) -> list[TaskStatusRow]:
-    """Rows in manifest order. `tasks` maps names to TaskSpec; `get_precheck(dts_id)` reads check items."""
+def collect(
+    tasks: Mapping[str, TaskSpec], live: list[LiveTask], get_precheck: Callable[[str], Iterable[PrecheckItem]]
+) -> list[TaskStatusRow]:
+    """Rows in manifest order; `get_precheck(dts_id)` reads the check items of a checkFailed task."""
+    from dtsflow.levels import STARTED
     from dtsflow.progress import base_percent, increment_delay
 
     by_name: dict[str, list[LiveTask]] = {}
@@ -60,8 +67,9 @@ def collect(tasks: dict[str, Any], live: list[LiveTask], get_precheck: Any) -> l
         if found:
             task = found[0]
             row.dts_id, row.status, row.errmsg = task.dts_id, task.status, task.errmsg
-            row.base_percent = base_percent(task)
-            row.increment_delay = increment_delay(task)
+            if task.status in STARTED:  # before a start, the numbers are placeholders (0%, 0s), not progress
+                row.base_percent = base_percent(task)
+                row.increment_delay = increment_delay(task)
             row.duplicates = [t.dts_id for t in found[1:]]
             if task.status == TaskStatus.CHECK_FAILED:
                 row.precheck = list(get_precheck(task.dts_id))

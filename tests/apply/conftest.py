@@ -15,7 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from dtsflow.emulator import start_in_thread
+from dtsflow.client.http import HttpDtsClient
+from dtsflow.credentials import Credentials
+from dtsflow.emulator import RunningEmulator, start_in_thread
 from tests.helpers import REPO, run_cli
 
 CANARY = "canary-Pa55w0rd-7f3e1d"
@@ -131,6 +133,36 @@ class Env:
 def env(tmp_path: Path) -> Iterator[Env]:
     with start_in_thread(time_scale=TIME_SCALE) as emu:
         yield Env(emu.url, emu.access_key, emu.secret_key, tmp_path)
+
+
+@pytest.fixture
+def emu() -> Iterator[RunningEmulator]:
+    """An emulator for in-process tests of the executor (fast: a precheck takes 30 ms)."""
+    with start_in_thread(time_scale=TIME_SCALE) as running:
+        yield running
+
+
+@pytest.fixture
+def slow() -> Iterator[RunningEmulator]:
+    """An emulator at human speed (a precheck takes 3 s), for waits that must still be in progress."""
+    with start_in_thread(time_scale=1.0) as running:
+        yield running
+
+
+def client_of(emu: RunningEmulator) -> HttpDtsClient:
+    return HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key), trust_env=False)
+
+
+@pytest.fixture
+def client(emu: RunningEmulator) -> Iterator[HttpDtsClient]:
+    with client_of(emu) as c:
+        yield c
+
+
+@pytest.fixture
+def slow_client(slow: RunningEmulator) -> Iterator[HttpDtsClient]:
+    with client_of(slow) as c:
+        yield c
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

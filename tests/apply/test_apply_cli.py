@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 from tests.apply.conftest import CANARY, Env, json_lines, task
@@ -259,4 +260,69 @@ def test_a_saved_plan_whose_secret_is_missing_costs_no_request(env: Env) -> None
     result = run_cli("apply", "plan.json", "--endpoint", env.url, cwd=env.cwd, env=without_secret)
     assert result.returncode == 1
     assert "DB_PASS" in result.stderr
+    assert env.stats().get("total", 0) == 0
+
+
+def test_a_failed_configuration_stops_the_task_with_the_services_errmsg(env: Env) -> None:
+    manifest = env.write([task("cfg", src_host="db-config-fail.internal"), task("fine")])
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1
+    assert "1 applied, 1 failed, 0 not attempted" in result.stdout
+    # Where the task is, and why (the errmsg the service set), not only the refused call.
+    assert "the task is configFailed (configuration failed: a host contains 'config-fail'" in result.stdout
+    assert env.by_name()["cfg"]["status"] == "configFailed"
+    assert env.by_name()["fine"]["status"] == "running"
+
+
+def test_a_skip_list_that_allows_only_some_failed_checks_stops_the_task(env: Env) -> None:
+    skip = {"skip": ["srcBinlogFormat"]}
+    manifest = env.write([task("two", src_host="binlog-off-row-image-minimal.internal", precheck=skip)])
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1
+    assert "failed checks not in precheck.skip: srcBinlogRowImage" in result.stdout
+    # Each failed item with its name, message and description.
+    assert "failed check srcBinlogFormat: binlog_format of the source is not ROW" in result.stdout
+    assert "failed check srcBinlogRowImage: binlog_row_image of the source is MINIMAL" in result.stdout
+    assert "(Check whether binlog_row_image of the source is FULL.)" in result.stdout
+    assert env.stats()["requests"].get("skipPrecheck", 0) == 0
+    assert env.by_name()["two"]["status"] == "checkFailed"
+
+
+def test_off_a_terminal_each_event_is_one_plain_line(env: Env) -> None:
+    result = env.apply(env.write([task("orders", state="prechecked")]), "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    progress = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    assert re.fullmatch(r"\[\s*\d+\.\d\ds\] applying 1 task\(s\), 10 at a time", progress[0])
+    texts = [line.split("] ", 1)[1] for line in progress]
+    assert texts[1:] == [
+        "orders: create: create, config, precheck",
+        "orders: create (1/3)",
+        "orders: create done -> unConfig",
+        "orders: config (2/3)",
+        "orders: config done",
+        "orders: precheck (3/3)",
+        *[t for t in texts if t.startswith("orders: precheck: status ")],  # status changes seen by the polls
+        "orders: precheck done -> checkPass",
+        "orders: applied",
+    ]
+    assert "\x1b[" not in result.stdout
+
+
+def test_a_deadline_that_passed_before_any_step_attempts_nothing_and_exits_1(env: Env) -> None:
+    manifest = env.write([task("orders"), task("users", dependsOn=["orders"])])
+    result = env.apply(manifest, "--auto-approve", "--timeout", "0s")
+    assert result.returncode == 1
+    assert "Apply incomplete: 0 applied, 0 failed, 2 not attempted" in result.stdout
+    assert "the --timeout deadline passed" in result.stdout
+    assert env.mutating() == 0
+
+
+def test_a_malformed_journal_stops_apply_before_any_request(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    (env.cwd / ".dtsflow").mkdir(mode=0o700)
+    (env.cwd / ".dtsflow" / "journal").write_text('{"v":1,"op":"created","task":"orders","token":"t"}\n')
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1
+    assert ".dtsflow/journal:1: malformed journal record (no dts_id)" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert env.stats().get("total", 0) == 0

@@ -147,6 +147,11 @@ def test_ctrl_c_finishes_calls_in_flight_reports_and_exits_130(env: Env) -> None
     assert proc.returncode == 130, out + err
     assert "Apply interrupted" in out
     assert "not attempted" in out
+    # Calls in flight finished: every create whose intent was journaled got its answer recorded.
+    records = [json.loads(line) for line in (env.cwd / ".dtsflow" / "journal").read_text().splitlines()]
+    intents = {r["task"] for r in records if r["op"] == "intent"}
+    assert intents and intents == {r["task"] for r in records if r["op"] == "created"}
+    assert len(intents) < 6 and len(env.tasks()) == len(intents)  # it stopped launching creates
     rerun = env.apply(manifest, "--auto-approve")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert len(env.tasks()) == 6

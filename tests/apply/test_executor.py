@@ -4,9 +4,11 @@ or, for level-triggered corner cases, by hand (a plan made against a state that 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from dtsflow.transitions import STEP_RULES
 from dtsflow.waiter import PollPolicy
 from dtsflow.wire import create_body
 from tests.apply.conftest import MUTATING, task
+from tests.helpers import REPO
 
 FAST = PollPolicy(initial=0.02, factor=1.5, cap=0.2)
 
@@ -47,18 +50,6 @@ def spec(name: str, **extra: Any) -> TaskSpec:
     body = task(name, **extra)
     body["src"]["password"] = "${secret:DB_PASS}"
     return TaskSpec.model_validate(body)
-
-
-@pytest.fixture
-def emu() -> Iterator[RunningEmulator]:
-    with start_in_thread(time_scale=0.01) as running:
-        yield running
-
-
-@pytest.fixture
-def client(emu: RunningEmulator) -> Iterator[HttpDtsClient]:
-    with HttpDtsClient(emu.url, Credentials(emu.access_key, emu.secret_key), trust_env=False) as c:
-        yield c
 
 
 def requests(emu: RunningEmulator) -> dict[str, int]:
@@ -252,3 +243,16 @@ def test_a_dependency_waits_for_its_prerequisite(emu: RunningEmulator, client: H
     order = [e.task for e in log.events if type(e).__name__ == "TaskStarted"]
     finished = [e.task for e in log.events if type(e).__name__ == "TaskFinished"]
     assert order == ["a", "b", "c"] and finished == ["a", "b", "c"]
+
+
+def test_the_executor_cannot_re_plan() -> None:
+    """It consumes the plan's steps: none of its modules even loads the planner (or the refresh it needs)."""
+    code = (
+        "import sys, dtsflow.executor, dtsflow.steps, dtsflow.levels, dtsflow.stepwait; "
+        "print(sorted(m for m in sys.modules if m in ('dtsflow.planner', 'dtsflow.refresh', 'dtsflow.diff')))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

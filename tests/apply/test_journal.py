@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
 from dtsflow import journal as journal_module
+from dtsflow.errors import ConfigError
 from dtsflow.journal import Journal, client_token
 
 
@@ -69,3 +71,21 @@ def test_compaction_keeps_the_latest_record_per_task(tmp_path: Path, monkeypatch
     assert a is not None and a.dts_id == "dts-a" and a.generation == 29
     assert b is not None and b.pending
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"v":1,"op":"intent","task":"a","token":"t","generation":"x"}', "generation is not a whole number"),
+        ('{"v":1,"op":"created","task":"a","token":"t","generation":0,"dts_id":null}', "no dts_id"),
+        ('{"v":1,"op":"intent","task":"","token":"t","generation":0}', "no task name"),
+        ('{"v":1,"op":"forget","task":"a"}', "unknown op 'forget'"),
+    ],
+)
+def test_a_malformed_record_stops_with_its_line_instead_of_being_guessed(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    path = tmp_path / "journal"
+    path.write_text('{"v":1,"op":"intent","task":"ok","token":"t","generation":0,"time":1}\n' + line + "\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{path}:2: malformed journal record ({problem})")):
+        Journal(path)

@@ -42,7 +42,7 @@ def live(dts_id: str, name: str = "", status: str = "unConfig", created: float |
 
 
 def snapshot(*tasks: LiveTask) -> Snapshot:
-    return Snapshot(1, 0.0, {t.dts_id: t for t in tasks})
+    return Snapshot(0.0, {t.dts_id: t for t in tasks})
 
 
 def test_fresh_released_resumed_and_dead(tmp_path: Path) -> None:

@@ -25,6 +25,10 @@ def test_status_text_and_json(env: Env) -> None:
     assert body["format_version"] == "1"
     rows = {r["task"]: r for r in body["tasks"]}
     assert rows["orders"]["status"] == "running" and rows["orders"]["dts_id"]
+    # Progress of a running task: base-load percentage and increment delay, numbers (the emulator reports both).
+    assert isinstance(rows["orders"]["base_percent"], float) and 0 <= rows["orders"]["base_percent"] <= 100
+    assert isinstance(rows["orders"]["increment_delay"], float)
+    assert rows["later"]["base_percent"] is None and rows["later"]["dts_id"] is None
     assert rows["later"]["status"] is None
     assert rows["bad"]["status"] == "checkFailed"
     assert any(i["name"] == "srcBinlogFormat" and i["status"] for i in rows["bad"]["precheck"])

@@ -1,0 +1,28 @@
+"""Secret pre-flight: before the first mutating request, every secret the plan will send must resolve."""
+
+from __future__ import annotations
+
+from dtsflow.errors import ConfigError
+from dtsflow.plan import Plan, StepKind
+from dtsflow.wire import SecretResolver, secret_names
+
+SENDS_SECRETS = frozenset({StepKind.CREATE, StepKind.CONFIG})
+"""Steps whose request carries the configuration (and so the passwords); a run that only pauses needs none."""
+
+
+def check_secrets(plan: Plan, resolve: SecretResolver | None) -> None:
+    """Fail fast, naming each unresolvable reference (never a value); nothing has been sent yet."""
+    problems: list[str] = []
+    for change in plan.changes:
+        if change.spec is None or not any(s.kind in SENDS_SECRETS for s in change.steps):
+            continue
+        for ref in secret_names(change.spec):
+            if resolve is None:
+                problems.append(f"{change.task}: no secret resolver for {ref}")
+                continue
+            try:
+                resolve(ref)
+            except Exception as exc:  # the resolver's message names the reference, never a value
+                problems.append(f"{change.task}: {exc}")
+    if problems:
+        raise ConfigError("cannot resolve secrets; nothing was done:\n  " + "\n  ".join(problems))

@@ -1,0 +1,86 @@
+"""The progress renderers on their own: what a person sees on a terminal, and the JSON lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from dtsflow.events import (
+    ApplyFinished,
+    ApplyStarted,
+    PrecheckFailure,
+    StepFailed,
+    StepPolled,
+    StepStarted,
+    TaskFinished,
+    TaskStarted,
+)
+from dtsflow.progress import JsonProgress, LiveProgress
+
+EVENTS = [
+    ApplyStarted(tasks=2, parallelism=10),
+    TaskStarted(task="orders", action="create", steps=["create", "config", "precheck", "start"]),
+    StepStarted(task="orders", step="start", index=4, total=4, dts_id="dts-1"),
+    StepPolled(task="orders", step="start", status="running", base_percent=42.5, elapsed=1.0),
+    TaskStarted(task="users", action="create", steps=["precheck"]),
+    StepStarted(task="users", step="precheck", index=1, total=1),
+    StepFailed(
+        task="users",
+        step="precheck",
+        message="failed checks not in precheck.skip: srcBinlogFormat",
+        status="checkFailed",
+        failed_checks=[PrecheckFailure("srcBinlogFormat", "binlog off", "Check binlog")],
+    ),
+    TaskFinished(task="users", outcome="failed", message="precheck failed"),
+]
+
+
+def test_live_progress_shows_step_status_base_load_and_elapsed_time() -> None:
+    out = io.StringIO()
+    view = LiveProgress(out, tick=60)  # no ticker redraw during the test
+    for event in EVENTS:
+        view(event)
+    screen = out.getvalue()
+    assert re.search(r"  orders: start 4/4  running  base 42\.5%  \d+\.\ds\n", screen)
+    assert "x users: precheck failed: failed checks not in precheck.skip: srcBinlogFormat\n" in screen
+    assert "    failed check srcBinlogFormat: binlog off (Check binlog)\n" in screen
+    assert re.search(r"x users failed in \d+\.\ds\n", screen)
+    assert re.search(
+        r"  orders: start 4/4  running  base 42\.5%  \d+\.\ds\n  1/2 done, 1 failed, 1 in progress\n\Z", screen
+    )
+    view.close()
+    assert out.getvalue().endswith("\x1b[2F\x1b[J")  # the in-place lines are erased before the report
+
+
+def test_json_progress_writes_one_versioned_object_per_line() -> None:
+    out = io.StringIO()
+    view = JsonProgress(out)
+    for event in [
+        *EVENTS,
+        ApplyFinished(applied=0, failed=1, not_attempted=0, unchanged=0, interrupted=False, elapsed=1),
+    ]:
+        view(event)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == len(EVENTS) + 1
+    assert all(line["format_version"] == "1" for line in lines)
+    assert [line["event"] for line in lines][:3] == ["apply_started", "task_started", "step_started"]
+    failed = next(line for line in lines if line["event"] == "step_failed")
+    assert failed["failed_checks"] == [
+        {"name": "srcBinlogFormat", "message": "binlog off", "description": "Check binlog"}
+    ]
+
+
+def test_live_lines_are_cut_to_the_terminal_width_so_redraws_stay_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    out = io.StringIO()
+    view = LiveProgress(out, tick=60)
+    view(ApplyStarted(tasks=1, parallelism=10))
+    view(TaskStarted(task="a-task-name-that-is-rather-long-for-a-terminal", action="create", steps=["create"]))
+    view(StepStarted(task="a-task-name-that-is-rather-long-for-a-terminal", step="create", index=1, total=1))
+    view.close()
+    drawn = [line for line in re.sub(r"\x1b\[\d*[FJ]", "", out.getvalue()).split("\n") if line]
+    assert drawn and all(len(line) <= 39 for line in drawn)
+    assert any(line.startswith("  a-task-name-that-is-rather-long") for line in drawn)

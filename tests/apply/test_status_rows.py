@@ -1,0 +1,45 @@
+"""`dtsflow status` rows from live tasks (pure: no emulator needed for what a row shows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dtsflow.commands.status import collect, render_text
+from dtsflow.live import LiveTask, PrecheckItem
+from dtsflow.manifest import TaskSpec
+from tests.apply.conftest import task
+
+PROGRESS = {"base": [{"current": 50, "count": 200}], "increment": {"delay": 7}}
+
+
+def live(dts_id: str, name: str, status: str) -> LiveTask:
+    return LiveTask.model_validate({"dtsId": dts_id, "taskName": name, "status": status, "dynamicInfo": PROGRESS})
+
+
+def specs(*names: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in names:
+        body = task(name)
+        body["src"]["password"] = "${secret:DB_PASS}"
+        out[name] = TaskSpec.model_validate(body)
+    return out
+
+
+def test_progress_numbers_only_for_a_started_task_and_duplicates_listed() -> None:
+    reads: list[str] = []
+
+    def get_precheck(dts_id: str) -> list[PrecheckItem]:
+        reads.append(dts_id)
+        return []
+
+    tasks = [live("d1", "run", "running"), live("d2", "wait", "checking"), live("d3", "run", "stopped")]
+    rows = {r.task: r for r in collect(specs("run", "wait", "gone"), tasks, get_precheck)}
+    assert rows["run"].base_percent == 25.0 and rows["run"].increment_delay == 7.0
+    assert rows["run"].duplicates == ["d3"]
+    assert rows["wait"].base_percent is None and rows["wait"].increment_delay is None  # a precheck is no load
+    assert rows["gone"].status is None
+    assert reads == []  # precheck items are read only for a checkFailed task
+    text = render_text(list(rows.values()))
+    assert "25%" in text and "7s" in text and "more live tasks with this name: d3" in text
+    wait_line = next(line for line in text.splitlines() if line.startswith("wait "))
+    assert "%" not in wait_line and wait_line.split()[3:5] == ["-", "-"]

@@ -1,0 +1,119 @@
+"""Waiting and scheduling against the real emulator: the poll schedule, the wait timeouts and what they say,
+Ctrl-C during a wait, and the `parallelism` bound."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from dtsflow.client.http import HttpDtsClient
+from dtsflow.credentials import Credentials
+from dtsflow.emulator import RunningEmulator
+from dtsflow.events import Event, EventLog, StepPolled, TaskFinished, TaskStarted
+from dtsflow.live import LiveTask
+from dtsflow.planner import make_plan
+from dtsflow.refresh import fetch_live
+from dtsflow.report import Outcome
+from dtsflow.waiter import Poller, PollPolicy, WaitOutcome
+from tests.apply.conftest import client_of
+from tests.apply.test_executor import Manifests, executor, requests, spec
+
+
+def test_polls_back_off_to_the_cap_and_a_new_wait_starts_fast_again(slow: RunningEmulator) -> None:
+    [dts_id] = slow.seed([{"taskName": "a", "status": "running", "dataType": ["base", "increment"]}])
+    policy = PollPolicy(initial=0.01, factor=2.0, cap=0.04)
+    with client_of(slow) as client:
+        slow.reset_stats()
+        with Poller(client, policy=policy) as poller:
+            gaps: list[float] = []
+
+            def record(live: LiveTask | None, status: str) -> None:
+                gaps.append(poller.interval)  # the gap that led to this poll
+
+            first = poller.wait(dts_id, targets={"stopped"}, timeout=0.5, on_poll=record)
+            assert first.outcome is WaitOutcome.TIMEOUT and first.status == "running"
+            assert len(gaps) >= 4, gaps
+            assert gaps[:4] == [0.01, 0.02, 0.04, 0.04]
+            assert max(gaps) == 0.04
+            gaps.clear()
+            again = poller.wait(dts_id, targets={"running"}, timeout=5, on_poll=record)
+            assert again.outcome is WaitOutcome.REACHED
+            assert gaps == [0.01]
+            polls = poller.polls
+    counts = requests(slow)
+    assert counts.get("list", 0) == polls and counts.get("get", 0) == 0  # one list call per tick, no detail
+
+
+def test_wait_timeouts_say_which_limit_ended_them_and_what_was_awaited(
+    slow: RunningEmulator, slow_client: HttpDtsClient, tmp_path: Path
+) -> None:
+    tasks = [spec("own", precheck={"timeout": "300ms"}), spec("deadline")]
+    plan = make_plan(Manifests(tasks), fetch_live(slow_client))
+    report = executor(slow_client, tmp_path, timeout=1.0).apply(plan)
+    results = {r.task: r for r in report.tasks}
+    own, deadline = results["own"], results["deadline"]
+    assert own.outcome is Outcome.FAILED and deadline.outcome is Outcome.FAILED
+    assert own.message == (
+        "precheck failed: timed out after 0.3s (precheck.timeout) waiting for checkPass; last status checking"
+    )
+    assert deadline.message == (
+        "precheck failed: timed out at the --timeout deadline waiting for checkPass; last status checking"
+    )
+    assert own.not_done == ["precheck", "start"] and deadline.not_done == ["precheck", "start"]
+
+
+def test_ctrl_c_during_a_precheck_wait_ends_the_wait_and_starts_nothing_new(
+    slow: RunningEmulator, slow_client: HttpDtsClient, tmp_path: Path
+) -> None:
+    plan = make_plan(Manifests([spec("a"), spec("b", dependsOn=["a"])]), fetch_live(slow_client))
+    stop = threading.Event()
+    log = EventLog()
+
+    def observe(event: Event) -> None:
+        log(event)
+        if isinstance(event, StepPolled) and event.status == "checking":
+            stop.set()  # what the SIGINT handler of `apply` does
+
+    report = executor(slow_client, tmp_path, observer=observe, stop_event=stop).apply(plan)
+    assert report.interrupted and report.exit_code == 130
+    results = {r.task: r for r in report.tasks}
+    assert results["a"].outcome is Outcome.INTERRUPTED
+    assert results["a"].message == "interrupted while waiting for precheck"
+    assert results["a"].done == ["create", "config"] and results["a"].not_done == ["precheck", "start"]
+    assert results["b"].outcome is Outcome.INTERRUPTED and results["b"].message == "interrupted before it started"
+    counts = requests(slow)
+    assert counts.get("create") == 1 and counts.get("start", 0) == 0
+    assert slow_client.get_task(results["a"].dts_id or "").status == "checking"  # the wait ended, not the precheck
+
+
+def test_parallelism_bounds_the_tasks_in_flight(emu: RunningEmulator, client: HttpDtsClient, tmp_path: Path) -> None:
+    plan = make_plan(Manifests([spec(f"t{i}") for i in range(7)]), fetch_live(client))
+    log = EventLog()
+    report = executor(client, tmp_path, observer=log, parallelism=3).apply(plan)
+    assert report.applied == 7
+    in_flight = peak = 0
+    for event in log.events:
+        if isinstance(event, TaskStarted):
+            in_flight += 1
+            peak = max(peak, in_flight)
+        elif isinstance(event, TaskFinished):
+            in_flight -= 1
+    assert peak == 3  # parallel, and never more than --parallelism
+    started = [e.task for e in log.events if isinstance(e, TaskStarted)]
+    assert started == [f"t{i}" for i in range(7)]  # launched in plan order
+
+
+def test_a_list_that_keeps_failing_ends_the_waits_with_the_api_error(emu: RunningEmulator, tmp_path: Path) -> None:
+    creds = Credentials(emu.access_key, emu.secret_key)
+    with HttpDtsClient(emu.url, creds, trust_env=False, backoff_base=0.01) as client:  # quick client retries
+        plan = make_plan(Manifests([spec("a"), spec("b")]), fetch_live(client))
+        emu.set_faults({"fail_next": {"list": 1000}})
+        report = executor(client, tmp_path).apply(plan)
+    for result in report.tasks:
+        assert result.outcome is Outcome.FAILED
+        assert result.message.startswith("precheck failed: cannot list tasks: list: HTTP 500 InternalError")
+        assert result.done == ["create", "config"]
+    counts = requests(emu)
+    assert counts.get("start", 0) == 0
+    # The poller gave up after a bounded number of failed ticks (each retried by the client), shared by both.
+    assert counts["list"] <= 20
