@@ -12,6 +12,8 @@ recovery decides each create from the journal (`dtsflow.recovery`). The rules ar
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -131,7 +133,14 @@ class Executor:
 
     def _emit(self, event: Event) -> None:
         with self._emit_lock:
-            self._observer(event)
+            try:
+                self._observer(event)
+            except OSError as exc:
+                # The reader went away (`apply --format json | head`). Stopping half-way would leave tasks
+                # half-applied, so the run goes on silently; the exit code still tells how it ended.
+                self._observer = null_observer
+                with contextlib.suppress(OSError):
+                    print(f"dtsflow: progress output lost ({exc.strerror or exc}); apply goes on", file=sys.stderr)
 
     # -- crash recovery ------------------------------------------------------------------------------
     def _recover(self, changes: list[Change], poller: Poller) -> tuple[dict[str, Decision], dict[str, str]]:
@@ -234,11 +243,13 @@ class Executor:
             result = self._run_task(change, run.steps)
         except Exception as exc:  # a bug must not take the other tasks down
             result = TaskResult(change.task, str(change.action), Outcome.FAILED, message=f"internal error: {exc!r}")
-        self._finished(result)
-        with self._cond:
-            run.results[change.task] = result
-            run.running.discard(change.task)
-            self._cond.notify_all()
+        try:
+            self._finished(result)
+        finally:  # the scheduler waits on this bookkeeping: it must happen whatever the output did
+            with self._cond:
+                run.results[change.task] = result
+                run.running.discard(change.task)
+                self._cond.notify_all()
 
     # -- one task ------------------------------------------------------------------------------------
     def _run_task(self, change: Change, steps: StepRunner) -> TaskResult:

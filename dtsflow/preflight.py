@@ -16,7 +16,7 @@ def check_secrets(plan: Plan, resolve: SecretResolver | None) -> None:
     for change in plan.changes:
         if change.spec is None or not any(s.kind in SENDS_SECRETS for s in change.steps):
             continue
-        for ref in secret_names(change.spec):
+        for ref in dict.fromkeys(secret_names(change.spec)):  # src and dst often share one secret
             if resolve is None:
                 problems.append(f"{change.task}: no secret resolver for {ref}")
                 continue

@@ -139,7 +139,9 @@ def _confirm(out: TextIO) -> bool:
 
 def _show_plan(plan: Plan, fmt: str, out: TextIO) -> None:
     if fmt == "json":
-        line = {"format_version": EVENT_FORMAT_VERSION, "event": "plan", "plan": plan.model_dump(mode="json")}
+        from dtsflow.render.json import plan_document  # the same document as `plan --format json`
+
+        line = {"format_version": EVENT_FORMAT_VERSION, "event": "plan", "plan": plan_document(plan)}
         out.write(json.dumps(line, sort_keys=True) + "\n")
         return
     if not plan.has_changes and not plan.errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -202,6 +203,37 @@ def test_json_lines_output(env: Env) -> None:
     assert report["applied"] == 1 and report["failed"] == 1 and report["exit_code"] == 1
     outcome = {t["task"]: t for t in report["tasks"]}
     assert outcome["bad"]["done"] == ["create", "config"] and outcome["bad"]["not_done"] == ["precheck", "start"]
+
+
+def test_the_plan_event_is_the_same_document_as_plan_format_json(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    planned = json.loads(env.cli("plan", manifest, "--format", "json").stdout)
+    events = json_lines(env.apply(manifest, "--auto-approve", "--format", "json").stdout)
+    assert events[0]["event"] == "plan"
+    embedded = events[0]["plan"]
+    assert embedded["changes"][0]["spec"]["src"]["dbType"] == "mysql"  # camelCase, as in the plan contract
+    assert embedded["changes"] == planned["changes"] and embedded["format_version"] == planned["format_version"]
+
+
+def test_a_reader_that_goes_away_does_not_stop_or_hang_the_apply(env: Env) -> None:
+    manifest = env.write([task("orders"), task("users")])
+    proc = env.popen_apply(manifest, "--auto-approve", "--format", "json")
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    assert json.loads(first)["event"] == "plan"
+    proc.stdout.close()  # `| head -1`: every later write meets a closed pipe
+    try:
+        proc.wait(timeout=60)  # it used to hang here: a worker died on BrokenPipeError
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr and "progress output lost" in stderr
+    assert proc.returncode == 1  # the report could not be written, which is an error
+    by_name = env.by_name()
+    assert by_name["orders"]["status"] == "running" and by_name["users"]["status"] == "running"
+    env.reset_stats()
+    again = env.apply(manifest, "--auto-approve")
+    assert again.returncode == 0 and env.mutating() == 0
 
 
 def test_parallelism_and_timeout_flags_are_checked(env: Env) -> None:
