@@ -139,6 +139,14 @@ NEW = {
     ),
     D.ABSENT: HERE,
 }
+UNCONFIGURED = {
+    D.READY: go(K.CONFIG),
+    D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
+    D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
+    D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
+    D.SHUTDOWN: go(K.SHUTDOWN),
+    D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+}
 _STARTED_BACK = "the task has already started; it cannot go back to {desired} (use paused, shutdown or absent)"
 
 
@@ -181,22 +189,8 @@ def _terminal(status: TaskStatus, desired: DesiredState) -> Route:
 TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
     None: NEW,
     S.DELETED: NEW,
-    S.UN_CONFIG: {
-        D.READY: go(K.CONFIG),
-        D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
-        D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
-        D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
-        D.SHUTDOWN: go(K.SHUTDOWN),
-        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
-    },
-    S.CONFIG_FAILED: {
-        D.READY: go(K.CONFIG),
-        D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
-        D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
-        D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
-        D.SHUTDOWN: go(K.SHUTDOWN),
-        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
-    },
+    S.UN_CONFIG: UNCONFIGURED,
+    S.CONFIG_FAILED: UNCONFIGURED,  # a failed config is retried like a first one
     S.READY: {
         D.READY: HERE,
         D.PRECHECKED: go(K.PRECHECK),
