@@ -84,7 +84,7 @@ STEP_RULES: Mapping[StepKind, StepRule] = {
     # `checkFailed` is not a failure status here: the precheck policy (precheck.skip) decides.
     K.PRECHECK: StepRule(expect=_s(S.READY, S.CHECK_PASS, S.CHECK_FAILED), wait_for=_s(S.CHECK_PASS)),
     K.SKIP_PRECHECK: StepRule(expect=_s(S.CHECK_FAILED), wait_for=_s(S.CHECK_PASS)),
-    # A task without `increment` may move on to `finished`: `start_step` adds it to wait_for then.
+    # A task without `increment` may move on to `finished`: `planner.make_step` adds it to wait_for then.
     K.START: StepRule(
         expect=_s(S.CHECK_PASS, S.STOPPED, S.RUN_FAILED, S.CHECK_FAILED_ADD, S.CHECK_PASS_ADD),
         wait_for=_s(S.RUNNING),
