@@ -5,8 +5,9 @@
      ├── ConfigError          credentials, endpoint, command-line values
      ├── ApiError             an error answer (or no answer) from the DTS API
      ├── PlanError            a plan that cannot be made (e.g. two live tasks with one name)
-     ├── StalePlanError       a saved plan whose manifests or live tasks changed since it was made
-     └── ApplyError           apply finished with failed tasks (the report says which)
+     └── StalePlanError       a saved plan whose manifests or live tasks changed since it was made
+
+A failed apply is not an exception: its report says which tasks failed, and sets the exit code.
 
 No message built here may contain a secret value: callers pass names and references, never values.
 """
@@ -85,7 +86,3 @@ class PlanError(DtsflowError):
 
 class StalePlanError(DtsflowError):
     """A saved plan no longer matches the manifests or the live tasks; nothing was done."""
-
-
-class ApplyError(DtsflowError):
-    """Apply ended with at least one failed task."""

@@ -165,6 +165,12 @@ class Executor:
         waiting = list(run.order)
         interrupted_seen = False
         threads: list[threading.Thread] = []
+
+        def not_attempted(change: Change, outcome: Outcome, message: str) -> None:
+            waiting.remove(change)
+            run.results[change.task] = self._not_attempted(change, outcome, message)
+            self._finished(run.results[change.task])
+
         with self._cond:
             while waiting or run.running:
                 if self.stop_event.is_set() and not interrupted_seen:
@@ -176,25 +182,16 @@ class Executor:
                         run.results[change.task] = TaskResult(change.task, str(change.action), Outcome.UNCHANGED)
                         continue
                     if interrupted_seen:
-                        waiting.remove(change)
-                        run.results[change.task] = self._not_attempted(
-                            change, Outcome.INTERRUPTED, "interrupted before it started"
-                        )
-                        self._finished(run.results[change.task])
+                        not_attempted(change, Outcome.INTERRUPTED, "interrupted before it started")
                         continue
                     blocker = self._blocker(change, run)
                     if blocker is not None:
-                        waiting.remove(change)
-                        run.results[change.task] = self._not_attempted(change, Outcome.SKIPPED, blocker)
-                        self._finished(run.results[change.task])
+                        not_attempted(change, Outcome.SKIPPED, blocker)
                         continue
                     ready = all(d not in names or d in run.results for d in change.depends_on)
                     if ready and len(run.running) < self._parallelism:
                         if self._deadline is not None and self._clock() >= self._deadline:
-                            waiting.remove(change)
-                            result = self._not_attempted(change, Outcome.SKIPPED, "the --timeout deadline passed")
-                            run.results[change.task] = result
-                            self._finished(result)
+                            not_attempted(change, Outcome.SKIPPED, "the --timeout deadline passed")
                             continue
                         waiting.remove(change)
                         run.running.add(change.task)

@@ -186,10 +186,9 @@ def _malformed(record: dict[str, Any]) -> str:
 def _records_of(entry: JournalEntry) -> list[dict[str, Any]]:
     base = {"v": JOURNAL_VERSION, "task": entry.task, "generation": entry.generation, "time": entry.time}
     if entry.released:
-        return [
-            {**base, "op": "intent", "token": entry.token},
-            {**base, "op": "released", "dts_id": entry.dts_id or ""},
-        ]
+        # A task this journal never created (deleted by `state: absent`) has no token: no intent to keep.
+        intent = [{**base, "op": "intent", "token": entry.token}] if entry.token else []
+        return [*intent, {**base, "op": "released", "dts_id": entry.dts_id or ""}]
     if entry.dts_id is not None:
         return [{**base, "op": "created", "token": entry.token, "dts_id": entry.dts_id}]
     return [{**base, "op": "intent", "token": entry.token}]

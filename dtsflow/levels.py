@@ -20,6 +20,8 @@ from dtsflow.errors import ApiError
 from dtsflow.events import PrecheckFailure
 from dtsflow.live import TaskStatus
 from dtsflow.plan import Step, StepKind
+from dtsflow.statuses import RUNNING_STATUSES
+from dtsflow.transitions import STARTED_STATUSES, TRANSIENT_STATUSES
 from dtsflow.waiter import ABSENT, Poller
 
 UNDERWAY: dict[StepKind, frozenset[str]] = {
@@ -32,33 +34,13 @@ the executor waits for the outcome instead of calling again or failing."""
 
 UNDERWAY_NOTE = "already underway"
 
-RUNNING_FAMILY = frozenset(
-    {
-        TaskStatus.RUNNING,
-        TaskStatus.INIT_RUNNING,
-        TaskStatus.BIDIRECT_RUNNING,
-        TaskStatus.SINGLE_RUNNING,
-        TaskStatus.RETRYING,
-    }
-)
-STARTED = RUNNING_FAMILY | {
-    TaskStatus.STOPPING,
-    TaskStatus.STOPPED,
-    TaskStatus.STOP_CHECK_FAILED,
-    TaskStatus.RUN_FAILED,
-    TaskStatus.CHECK_FAILED_ADD,
-    TaskStatus.CHECK_PASS_ADD,
-    TaskStatus.FINISHED,
-}
+STARTED = STARTED_STATUSES | {TaskStatus.FINISHED}
+"""Statuses of a task that has been started at least once (a finished one included)."""
 BEYOND: dict[StepKind, frozenset[str]] = {
-    StepKind.PRECHECK: frozenset(STARTED),
-    StepKind.SKIP_PRECHECK: frozenset(STARTED),
+    StepKind.PRECHECK: STARTED,
+    StepKind.SKIP_PRECHECK: STARTED,
 }
 """Statuses that mean the step's goal was passed already (a task that has started was prechecked): success."""
-
-TRANSIENT = frozenset({TaskStatus.CHECKING, TaskStatus.STOPPING})
-"""Passing statuses a wait sits through whatever the step; any status a wait does not expect, seen in two
-lists in a row, fails the wait ("the task moved to X")."""
 
 
 class StepFailure(Exception):
@@ -98,10 +80,11 @@ def targets(step: Step) -> frozenset[str]:
 
 
 def tolerated(step: Step) -> frozenset[str]:
-    """Statuses a wait sits through: where the step starts from, its own transition, passing states."""
-    sits_through = frozenset(step.expect) | UNDERWAY.get(step.kind, frozenset()) | TRANSIENT
+    """Statuses a wait sits through: where the step starts from, its own transition, passing states
+    (`TRANSIENT_STATUSES`, whatever the step). Any other status seen in two lists in a row fails the wait."""
+    sits_through = frozenset(step.expect) | UNDERWAY.get(step.kind, frozenset()) | TRANSIENT_STATUSES
     if step.kind is StepKind.START:
-        sits_through |= RUNNING_FAMILY
+        sits_through |= RUNNING_STATUSES
     return sits_through
 
 

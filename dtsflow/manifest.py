@@ -218,7 +218,7 @@ class Prune(StrictModel):
     prefix: Annotated[
         str,
         Field(
-            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+            pattern=TASK_NAME_PATTERN,  # a prefix of a task name is spelt like one
             description="live tasks whose name starts with this and that no manifest names are pruned",
         ),
     ]

@@ -150,11 +150,14 @@ def _claim_orphan(orphans: list[LiveTask], entry: JournalEntry, body: dict[str, 
 
 
 def _compatible(live: LiveTask, body: dict[str, Any]) -> bool:
-    """Whatever the service shows of an unconfigured task must agree with our create body."""
+    """Whatever the service shows of an unconfigured task must agree with our create body.
+
+    Enum-like values, caselessly (as `dtsflow.diff` compares them): the API answers `Large` to `large`.
+    """
     pairs = [
         (live.pay_info.source_instance_type, body.get("sourceInstanceType")),
         (live.pay_info.target_instance_type, body.get("targetInstanceType")),
         (live.pay_info.standard, body.get("standard")),
         (live.pay_info.product_type, body.get("productType")),
     ]
-    return all(not seen or seen == str(wanted) for seen, wanted in pairs)
+    return all(not seen or seen.strip().lower() == str(wanted).strip().lower() for seen, wanted in pairs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from dtsflow.manifest import CLOUD_INSTANCE_TYPES, TaskSpec, parse_duration
+from dtsflow.manifest import CLOUD_INSTANCE_TYPES, TaskSpec
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str, Loc]
@@ -53,10 +53,8 @@ def _problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
                 ("granularity",),
             )
         )
-    try:
-        parse_duration(spec.precheck.timeout)
-    except ValueError:
-        problems.append((("precheck", "timeout"), "must be a duration such as 90s, 15m or 2h", None))
+    if spec.precheck.timeout_seconds <= 0:  # the model's pattern has checked the spelling already
+        problems.append((("precheck", "timeout"), "must be longer than zero", None))
     for i, dep in enumerate(spec.depends_on):
         if dep == spec.name:
             problems.append((("dependsOn", i), "a task cannot depend on itself", None))

@@ -26,6 +26,11 @@ from dtsflow.wire import SecretResolver, config_body, create_body
 MAX_TOKEN_CONFLICTS = 3
 
 
+def _precheck_goal(step: Step) -> frozenset[str]:
+    """Where a precheck (or skip) is done: its targets, and `checkPass` when a hand-made step names none."""
+    return targets(step) | ({TaskStatus.CHECK_PASS} if not step.wait_for else set())
+
+
 class StepRunner:
     """Runs steps for every task of one apply (thread-safe: tasks run on their own threads)."""
 
@@ -187,7 +192,7 @@ class StepRunner:
             note = self._checks.call(step, state, self._client.precheck)
         if note is not None and note != UNDERWAY_NOTE:
             return note
-        goal = targets(step) | ({TaskStatus.CHECK_PASS} if not step.wait_for else set())
+        goal = _precheck_goal(step)
         stops = frozenset(step.fail_on) | {TaskStatus.CHECK_FAILED}
         stale = TaskStatus.CHECK_FAILED if before == TaskStatus.CHECK_FAILED else None
         try:
@@ -201,7 +206,7 @@ class StepRunner:
     def _skip_precheck(self, change: Change, step: Step, state: TaskState) -> str:
         """A plan step of its own for a task already `checkFailed`: the same policy as after a precheck."""
         require_id(state, change.task)
-        goal = targets(step) | ({TaskStatus.CHECK_PASS} if not step.wait_for else set())
+        goal = _precheck_goal(step)
         status = self._checks.known_status(state)
         if status is None or (status not in goal and status != TaskStatus.CHECK_FAILED):
             status = self._checks.reread(state)

@@ -84,7 +84,7 @@ STEP_RULES: Mapping[StepKind, StepRule] = {
     # `checkFailed` is not a failure status here: the precheck policy (precheck.skip) decides.
     K.PRECHECK: StepRule(expect=_s(S.READY, S.CHECK_PASS, S.CHECK_FAILED), wait_for=_s(S.CHECK_PASS)),
     K.SKIP_PRECHECK: StepRule(expect=_s(S.CHECK_FAILED), wait_for=_s(S.CHECK_PASS)),
-    # A task without `increment` may move on to `finished`: `start_step` adds it to wait_for then.
+    # A task without `increment` may move on to `finished`: `planner.make_step` adds it to wait_for then.
     K.START: StepRule(
         expect=_s(S.CHECK_PASS, S.STOPPED, S.RUN_FAILED, S.CHECK_FAILED_ADD, S.CHECK_PASS_ADD),
         wait_for=_s(S.RUNNING),
@@ -139,6 +139,14 @@ NEW = {
     ),
     D.ABSENT: HERE,
 }
+UNCONFIGURED = {
+    D.READY: go(K.CONFIG),
+    D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
+    D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
+    D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
+    D.SHUTDOWN: go(K.SHUTDOWN),
+    D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+}
 _STARTED_BACK = "the task has already started; it cannot go back to {desired} (use paused, shutdown or absent)"
 
 
@@ -181,22 +189,8 @@ def _terminal(status: TaskStatus, desired: DesiredState) -> Route:
 TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
     None: NEW,
     S.DELETED: NEW,
-    S.UN_CONFIG: {
-        D.READY: go(K.CONFIG),
-        D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
-        D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
-        D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
-        D.SHUTDOWN: go(K.SHUTDOWN),
-        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
-    },
-    S.CONFIG_FAILED: {
-        D.READY: go(K.CONFIG),
-        D.PRECHECKED: go(K.CONFIG, K.PRECHECK),
-        D.RUNNING: go(K.CONFIG, K.PRECHECK, K.START),
-        D.PAUSED: go(K.CONFIG, K.PRECHECK, K.START, K.PAUSE),
-        D.SHUTDOWN: go(K.SHUTDOWN),
-        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
-    },
+    S.UN_CONFIG: UNCONFIGURED,
+    S.CONFIG_FAILED: UNCONFIGURED,  # a failed config is retried like a first one
     S.READY: {
         D.READY: HERE,
         D.PRECHECKED: go(K.PRECHECK),

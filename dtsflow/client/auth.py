@@ -16,11 +16,11 @@ from urllib.parse import unquote
 import httpx
 
 from dtsflow import signing
+from dtsflow.client.errors import REQUEST_ID_HEADER
 from dtsflow.credentials import Credentials
 
 CONTENT_TYPE = "application/json;charset=utf-8"  # what the Go SDK sends, even on GET (dts-api.md §1)
 SECURITY_TOKEN_HEADER = "x-bce-security-token"
-REQUEST_ID_HEADER = "x-bce-request-id"
 
 # Signed when present: the default set of the BCE docs plus every x-bce-* header but the request id.
 _SIGNED = ("host", "content-type", "content-length", "content-md5")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from dtsflow import __version__
 from dtsflow.client.auth import BceAuth
-from dtsflow.client.errors import error_from_exception, error_from_response
+from dtsflow.client.errors import REQUEST_ID_HEADER, error_from_exception, error_from_response
 from dtsflow.client.models import (
     ConfigTaskRequest,
     CreateTaskRequest,
@@ -176,7 +176,7 @@ class HttpDtsClient:
                 error = error_from_exception(exc, operation=operation, target=self.endpoint)
                 log.debug("%s %s %s -> %s", operation, method, path, error.code)
                 return error, None, isinstance(exc, httpx.TimeoutException), None
-        request_id = response.headers.get("x-bce-request-id", "")
+        request_id = response.headers.get(REQUEST_ID_HEADER, "")
         if response.is_success:
             log.debug("%s %s %s -> %d (requestId %s)", operation, method, path, response.status_code, request_id)
             try:

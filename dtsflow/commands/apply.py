@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -101,15 +100,9 @@ def _plan_and_apply(
         check_stale(plan_in, manifests, live)
         plan = plan_in
     else:
-        from dtsflow.planner import make_plan
+        from dtsflow.commands.plan import plan_from_flags
 
-        plan = make_plan(
-            manifests,
-            live,
-            prune=args.prune,
-            allow_replace=args.allow_replace,
-            reconfigure=tuple(args.reconfigure),
-        )
+        plan = plan_from_flags(manifests, live, args)
     _show_plan(plan, args.format, out)
     if plan.errors:
         raise PlanError("the plan cannot be applied: " + "; ".join(f"{c.task}: {c.error}" for c in plan.errors))
@@ -146,10 +139,10 @@ def _show_plan(plan: Plan, fmt: str, out: TextIO) -> None:
         return
     if not plan.has_changes and not plan.errors:
         return
+    from dtsflow.commands.plan import use_colour
     from dtsflow.render import render_plan
 
-    colour = out.isatty() and "NO_COLOR" not in os.environ
-    out.write(render_plan(plan, "text", color=colour).rstrip("\n") + "\n\n")
+    out.write(render_plan(plan, "text", color=use_colour(out)).rstrip("\n") + "\n\n")
 
 
 def _execute(

@@ -9,11 +9,10 @@ import sys
 import threading
 from types import FrameType
 
+from dtsflow.connect import is_loopback_host
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
 from dtsflow.emulator.options import durations_from_args, faults_from_args
 from dtsflow.errors import ConfigError
-
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  time scale   {args.time_scale:g}")
     if faults:
         print(f"  faults       {', '.join(sorted(faults))}")
-    if args.host not in _LOOPBACK_HOSTS:
+    if not is_loopback_host(args.host):
         print("  warning      listening beyond loopback; the development keys are public", file=sys.stderr)
     key_text = secret_key if dev else "<your secret key>"
     print(

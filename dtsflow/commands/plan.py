@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dtsflow.plan import Plan
+    from dtsflow.planner import Manifests
+    from dtsflow.refresh import Live
 
 
 def use_colour(stream: object) -> bool:
@@ -17,10 +23,18 @@ def use_colour(stream: object) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
+def plan_from_flags(manifests: Manifests, live: Live, args: argparse.Namespace) -> Plan:
+    """The plan, shaped by the flags `plan` and `apply` share: --prune, --allow-replace, --reconfigure."""
+    from dtsflow.planner import make_plan
+
+    return make_plan(
+        manifests, live, prune=args.prune, allow_replace=args.allow_replace, reconfigure=list(args.reconfigure)
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from dtsflow.connect import open_client
     from dtsflow.loader import load_from_args
-    from dtsflow.planner import make_plan
     from dtsflow.refresh import fetch_live
     from dtsflow.render import render_plan
     from dtsflow.savedplan import save_plan
@@ -28,13 +42,7 @@ def run(args: argparse.Namespace) -> int:
     manifests = load_from_args(args)  # every manifest is valid before any request is sent
     with open_client(args) as client:
         live = fetch_live(client)
-    plan = make_plan(
-        manifests,
-        live,
-        prune=args.prune,
-        allow_replace=args.allow_replace,
-        reconfigure=list(args.reconfigure),
-    )
+    plan = plan_from_flags(manifests, live, args)
     sys.stdout.write(render_plan(plan, args.format, color=args.format == "text" and use_colour(sys.stdout)))
     sys.stdout.flush()
     if plan.errors:

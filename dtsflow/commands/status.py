@@ -58,7 +58,7 @@ def collect(
 
     by_name: dict[str, list[LiveTask]] = {}
     for task in live:
-        if task.task_name:
+        if task.task_name and task.status != TaskStatus.DELETED:  # its name is free again, as in a plan
             by_name.setdefault(task.task_name, []).append(task)
     rows: list[TaskStatusRow] = []
     for name, spec in tasks.items():

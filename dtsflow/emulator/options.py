@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from dtsflow.emulator.config import DEFAULT_PORT
+
 TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
 if TYPE_CHECKING:
     from typing import Any
@@ -19,7 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "See docs/emulator.md for the failure triggers (host names containing binlog-off, unreachable, ...)."
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8470, help="port to listen on; 0 picks a free one (default 8470)")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on; 0 picks a free one (default {DEFAULT_PORT})"
+    )
     p.add_argument(
         "--state",
         default=".dtsflow/emulator.sqlite3",

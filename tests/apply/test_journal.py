@@ -73,6 +73,21 @@ def test_compaction_keeps_the_latest_record_per_task(tmp_path: Path, monkeypatch
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
+def test_compaction_keeps_a_release_of_a_task_this_journal_never_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "journal"
+    j = Journal(path)
+    j.released("old", "dts-old")  # `state: absent` on a task made before the journal existed: no token known
+    for i in range(12):
+        j.intent("a", f"tok{i}", i)
+    monkeypatch.setattr(journal_module, "COMPACT_AFTER_LINES", 10)
+    Journal(path)  # compacts
+    reopened = Journal(path)  # the compacted file must read back
+    old = reopened.get("old")
+    assert old is not None and old.released and old.dts_id == "dts-old" and not old.pending
+
+
 @pytest.mark.parametrize(
     ("line", "problem"),
     [

@@ -88,3 +88,13 @@ def test_settle_only_for_a_recent_pending_intent(tmp_path: Path) -> None:
     assert 0 < settle_seconds(entries, time.time()) <= 0.5
     assert settle_seconds(entries, time.time() + 10) == 0
     assert settle_seconds({"b": None}, time.time()) == 0 and not needs_live({"b": None})
+
+
+def test_an_orphan_is_adopted_whatever_the_case_the_service_answers_enum_values_in(tmp_path: Path) -> None:
+    # The API answers `"standard": "Large"` to a create that sent "large" (dts-api.md; diff compares caselessly).
+    journal = Journal(tmp_path / "journal")
+    journal.intent("a", token("a"), 0)
+    shown = {"standard": "Large", "sourceInstanceType": "PUBLIC", "productType": "Postpay"}
+    snap = snapshot(live("d-match", created=time.time(), payInfo=shown))
+    decisions, _ = decide_creates([change("a")], journal, snap)
+    assert decisions["a"] == Resume("d-match", "adopted d-match, left unnamed by an interrupted create")

@@ -43,3 +43,11 @@ def test_progress_numbers_only_for_a_started_task_and_duplicates_listed() -> Non
     assert "25%" in text and "7s" in text and "more live tasks with this name: d3" in text
     wait_line = next(line for line in text.splitlines() if line.startswith("wait "))
     assert "%" not in wait_line and wait_line.split()[3:5] == ["-", "-"]
+
+
+def test_a_deleted_task_does_not_hide_the_live_one_of_that_name() -> None:
+    # As in a plan (`Live.from_tasks`), a `deleted` task no longer holds its name.
+    tasks = [live("d-old", "run", "deleted"), live("d-new", "run", "running"), live("d-gone", "gone", "deleted")]
+    rows = {r.task: r for r in collect(specs("run", "gone"), tasks, lambda dts_id: [])}
+    assert (rows["run"].dts_id, rows["run"].status, rows["run"].duplicates) == ("d-new", "running", [])
+    assert rows["gone"].status is None

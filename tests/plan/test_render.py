@@ -68,6 +68,18 @@ def test_summary_lines() -> None:
     )
 
 
+def test_summary_does_not_count_a_change_that_carries_an_error() -> None:
+    from dtsflow.planner import make_plan
+    from dtsflow.refresh import Live
+
+    busy, gone = spec("orders-busy", state="absent"), spec("orders-gone", state="absent")
+    plan = make_plan(manifests(busy, gone), Live.from_tasks([live(busy, "checking"), live(gone, "running")]))
+    assert [c.error is not None for c in plan.changes] == [True, False]
+    summary = "Plan: 0 to create, 0 to reconfigure, 0 to transition, 1 to delete."
+    assert render_plan(plan, "text").endswith(summary + "\n")
+    assert f"**{summary}**" in render_plan(plan, "markdown")
+
+
 def test_colour_only_when_asked() -> None:
     plan = SCENARIOS["new_tasks"]()
     assert "\x1b[" not in render_plan(plan, "text")
