@@ -21,16 +21,8 @@ from dtsflow.events import PrecheckFailure
 from dtsflow.live import TaskStatus
 from dtsflow.plan import Step, StepKind
 from dtsflow.statuses import RUNNING_STATUSES
-from dtsflow.transitions import STARTED_STATUSES, TRANSIENT_STATUSES
+from dtsflow.transitions import STARTED_STATUSES, TRANSIENT_STATUSES, UNDERWAY
 from dtsflow.waiter import ABSENT, Poller
-
-UNDERWAY: dict[StepKind, frozenset[str]] = {
-    StepKind.PRECHECK: frozenset({TaskStatus.CHECKING}),
-    StepKind.SKIP_PRECHECK: frozenset({TaskStatus.CHECKING}),
-    StepKind.PAUSE: frozenset({TaskStatus.STOPPING}),
-}
-"""Statuses that mean the step's own transition is in progress (ours that landed late, or another apply's):
-the executor waits for the outcome instead of calling again or failing."""
 
 UNDERWAY_NOTE = "already underway"
 

@@ -143,8 +143,10 @@ def _plan_reconfigure(spec: TaskSpec, status: str, cfg: ConfigDiff) -> _Draft:
     started = status in STARTED_STATUSES
     reason = "config differs" if cfg.reconfigure else "--reconfigure re-sends the config"
     draft = _Draft(Action.RECONFIGURE, reason, diff=list(cfg.reconfigure), started=started)
-    if status in TRANSIENT_STATUSES:
-        draft.error = _route_error(spec.name, status, desired, route(status, desired))
+    if status in TRANSIENT_STATUSES:  # config is refused mid-transition; its outcome decides what comes next
+        draft.error = (
+            f"cannot reconfigure {spec.name} while it is {status}; run dtsflow plan again when that has finished"
+        )
         return draft
     if status not in CONFIG_STATUSES and status not in RUNNING_STATUSES:
         draft.error = f"cannot reconfigure {spec.name}: config is not allowed while the task is {status}"

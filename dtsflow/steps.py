@@ -16,11 +16,12 @@ from dtsflow.client.tokens import resize_token_for
 from dtsflow.errors import ApiError
 from dtsflow.events import PrecheckFailure
 from dtsflow.journal import Journal, client_token
-from dtsflow.levels import UNDERWAY, UNDERWAY_NOTE, LevelChecks, StepFailure, TaskState, require_id, targets
+from dtsflow.levels import UNDERWAY_NOTE, LevelChecks, StepFailure, TaskState, require_id, targets
 from dtsflow.live import TaskStatus
 from dtsflow.plan import Change, Step, StepKind
 from dtsflow.recovery import DEAD_STATUSES, Create, Decision, Resume
 from dtsflow.stepwait import StepWaiter
+from dtsflow.transitions import UNDERWAY
 from dtsflow.wire import SecretResolver, config_body, create_body
 
 MAX_TOKEN_CONFLICTS = 3

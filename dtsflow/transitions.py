@@ -9,7 +9,11 @@ Per step kind, `STEP_RULES` says which statuses the step may start from (`expect
 sets of dts-api.md §1), which statuses mean it is done (`wait_for`) and which mean it failed (`fail_on`).
 
 Choices where the API documents nothing (see docs/plan.md):
-- `checking` and `stopping` are transient: the plan says "in progress, re-run plan" rather than guessing.
+- `checking` and `stopping` are transitions already underway (another run's, the console's, or ours from an
+  apply that was killed while it waited): the path forward starts with the same step, which the executor only
+  waits for (it sends nothing while the task is in that step's own transition), so a re-run after a crash goes
+  on where the killed run stopped. Shutting down or deleting a task mid-precheck waits for a re-plan instead
+  (shutdown is not allowed while `checking`, and guessing the precheck's outcome would be wrong).
 - `ready` is satisfied by `checkPass`/`checkFailed` (configured and not started); a started task cannot go
   back to `ready`/`prechecked`.
 - A new task with desired `paused` is created, prechecked, started and paused (the desired-state table of
@@ -99,6 +103,15 @@ STEP_RULES: Mapping[StepKind, StepRule] = {
 }
 
 
+UNDERWAY: Mapping[StepKind, frozenset[str]] = {
+    K.PRECHECK: _s(S.CHECKING),
+    K.SKIP_PRECHECK: _s(S.CHECKING),
+    K.PAUSE: _s(S.STOPPING),
+}
+"""Statuses that mean a step's own transition is in progress (ours that landed late, another run's, or one a
+killed apply left behind): a path may start there, and the executor waits for the outcome instead of calling."""
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One cell: the step kinds from a status to a desired state, or the reason there is no way."""
@@ -164,8 +177,28 @@ def _running_row() -> dict[DesiredState, Route]:
     }
 
 
-def _busy_row(what: str) -> dict[DesiredState, Route]:
-    return {d: busy(f"{what} is in progress; run dtsflow plan again when it has finished") for d in D}
+def _checking_row() -> dict[DesiredState, Route]:
+    """A precheck is underway: the precheck step waits for its outcome (the policy applies), then on."""
+    wait_then = busy("a precheck is in progress; run dtsflow plan again when it has finished")
+    return {
+        D.READY: HERE,  # configured and not started, whatever the precheck says
+        D.PRECHECKED: go(K.PRECHECK),
+        D.RUNNING: go(K.PRECHECK, K.START),
+        D.PAUSED: go(K.PRECHECK, K.START, K.PAUSE),
+        D.SHUTDOWN: wait_then,
+        D.ABSENT: wait_then,
+    }
+
+
+def _stopping_row() -> dict[DesiredState, Route]:
+    """A pause is underway: the pause step waits for `stopped`, then on."""
+    return {
+        **_started_cannot_go_back(),
+        D.RUNNING: go(K.PAUSE, K.START),
+        D.PAUSED: go(K.PAUSE),
+        D.SHUTDOWN: go(K.PAUSE, K.SHUTDOWN),
+        D.ABSENT: go(K.PAUSE, K.SHUTDOWN, K.DELETE),
+    }
 
 
 def _paused_add_row() -> dict[DesiredState, Route]:
@@ -199,7 +232,7 @@ TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
         D.SHUTDOWN: go(K.SHUTDOWN),
         D.ABSENT: go(K.SHUTDOWN, K.DELETE),
     },
-    S.CHECKING: _busy_row("a precheck"),
+    S.CHECKING: _checking_row(),
     S.CHECK_PASS: {
         D.READY: HERE,  # configured and not started; we do not undo a passed precheck
         D.PRECHECKED: HERE,
@@ -223,7 +256,7 @@ TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
     S.BIDIRECT_RUNNING: _running_row(),
     S.SINGLE_RUNNING: _running_row(),
     S.RETRYING: _running_row(),
-    S.STOPPING: _busy_row("a pause"),
+    S.STOPPING: _stopping_row(),
     S.STOPPED: {
         **_started_cannot_go_back(),
         D.RUNNING: go(K.START),

@@ -11,6 +11,7 @@ from dtsflow.credentials import Credentials
 from dtsflow.emulator import RunningEmulator
 from dtsflow.events import Event, EventLog, StepPolled, TaskFinished, TaskStarted
 from dtsflow.live import LiveTask
+from dtsflow.plan import StepKind
 from dtsflow.planner import make_plan
 from dtsflow.refresh import fetch_live
 from dtsflow.report import Outcome
@@ -84,6 +85,33 @@ def test_ctrl_c_during_a_precheck_wait_ends_the_wait_and_starts_nothing_new(
     counts = requests(slow)
     assert counts.get("create") == 1 and counts.get("start", 0) == 0
     assert slow_client.get_task(results["a"].dts_id or "").status == "checking"  # the wait ended, not the precheck
+
+
+def test_a_re_run_right_after_an_interrupted_precheck_wait_converges_without_a_second_precheck(
+    slow: RunningEmulator, slow_client: HttpDtsClient, tmp_path: Path
+) -> None:
+    """The crash-recovery promise while the service is still busy: the killed run's precheck is `checking`
+    when the re-run plans; the plan waits for it (no refusal, no second precheck call) and goes on."""
+    manifests = Manifests([spec("a"), spec("b", dependsOn=["a"])])
+    stop = threading.Event()
+
+    def interrupt_when_checking(event: Event) -> None:
+        if isinstance(event, StepPolled) and event.status == "checking":
+            stop.set()
+
+    first = executor(slow_client, tmp_path, observer=interrupt_when_checking, stop_event=stop)
+    assert first.apply(make_plan(manifests, fetch_live(slow_client))).interrupted
+    again = make_plan(manifests, fetch_live(slow_client))
+    change_a = next(c for c in again.changes if c.task == "a")
+    assert change_a.live_status == "checking" and change_a.error is None
+    assert [s.kind for s in change_a.steps] == [StepKind.PRECHECK, StepKind.START]
+    slow.reset_stats()
+    report = executor(slow_client, tmp_path).apply(again)
+    assert report.exit_code == 0 and report.applied == 2, [r.message for r in report.tasks]
+    counts = requests(slow)
+    assert counts.get("precheck") == 1  # b's only: a's precheck of the first run was waited for, not repeated
+    assert counts.get("create") == 1 and counts.get("start") == 2
+    assert {t.task_name: t.status for t in slow_client.list_tasks()} == {"a": "running", "b": "running"}
 
 
 def test_parallelism_bounds_the_tasks_in_flight(emu: RunningEmulator, client: HttpDtsClient, tmp_path: Path) -> None:

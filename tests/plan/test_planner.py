@@ -202,10 +202,29 @@ def test_unnamed_unconfig_tasks_are_orphans() -> None:
     assert [(o.dts_id, o.status) for o in plan.orphans] == [("dtsmorphan", "unConfig")]
 
 
-def test_transient_status_is_an_error_that_says_run_again() -> None:
+def test_a_precheck_underway_is_waited_for_then_the_task_goes_on() -> None:
+    """A re-run after a crash mid-precheck continues: the precheck step waits for the one in progress."""
     s = spec()
     change = one(make_plan(manifests(s), Live.from_tasks([live(s, "checking")])), "orders")
+    assert change.error is None
+    assert [st.kind for st in change.steps] == [StepKind.PRECHECK, StepKind.START]
+
+
+def test_a_pause_underway_is_waited_for_then_the_task_goes_on() -> None:
+    s = spec()
+    change = one(make_plan(manifests(s), Live.from_tasks([live(s, "stopping")])), "orders")
+    assert change.error is None
+    assert [st.kind for st in change.steps] == [StepKind.PAUSE, StepKind.START]
+
+
+def test_shutting_down_mid_precheck_and_reconfiguring_mid_transition_say_run_again() -> None:
+    gone = spec(state="absent")
+    change = one(make_plan(manifests(gone), Live.from_tasks([live(gone, "checking")])), "orders")
     assert change.error and "run dtsflow plan again" in change.error
+    s = spec()
+    moved = live(s, "stopping", srcConnection={"dbHost": "elsewhere.internal"})
+    change = one(make_plan(manifests(s), Live.from_tasks([moved])), "orders")
+    assert change.error and "while it is stopping" in change.error and "run dtsflow plan again" in change.error
 
 
 def test_fingerprint_tracks_status_and_config_but_not_progress() -> None:
