@@ -160,6 +160,14 @@ UNCONFIGURED = {
     D.SHUTDOWN: go(K.SHUTDOWN),
     D.ABSENT: go(K.SHUTDOWN, K.DELETE),
 }
+CONFIGURED = {  # ready, and checkFailed (prechecked again): configured, not started
+    D.READY: HERE,
+    D.PRECHECKED: go(K.PRECHECK),
+    D.RUNNING: go(K.PRECHECK, K.START),
+    D.PAUSED: go(K.PRECHECK, K.START, K.PAUSE),
+    D.SHUTDOWN: go(K.SHUTDOWN),
+    D.ABSENT: go(K.SHUTDOWN, K.DELETE),
+}
 _STARTED_BACK = "the task has already started; it cannot go back to {desired} (use paused, shutdown or absent)"
 
 
@@ -224,14 +232,7 @@ TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
     S.DELETED: NEW,
     S.UN_CONFIG: UNCONFIGURED,
     S.CONFIG_FAILED: UNCONFIGURED,  # a failed config is retried like a first one
-    S.READY: {
-        D.READY: HERE,
-        D.PRECHECKED: go(K.PRECHECK),
-        D.RUNNING: go(K.PRECHECK, K.START),
-        D.PAUSED: go(K.PRECHECK, K.START, K.PAUSE),
-        D.SHUTDOWN: go(K.SHUTDOWN),
-        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
-    },
+    S.READY: CONFIGURED,
     S.CHECKING: _checking_row(),
     S.CHECK_PASS: {
         D.READY: HERE,  # configured and not started; we do not undo a passed precheck
@@ -243,14 +244,7 @@ TABLE: Mapping[TaskStatus | None, Mapping[DesiredState, Route]] = {
     },
     # Precheck again (the policy may skip allowed failures); the planner uses skip-precheck directly when
     # the failed items it read are all in `precheck.skip`.
-    S.CHECK_FAILED: {
-        D.READY: HERE,
-        D.PRECHECKED: go(K.PRECHECK),
-        D.RUNNING: go(K.PRECHECK, K.START),
-        D.PAUSED: go(K.PRECHECK, K.START, K.PAUSE),
-        D.SHUTDOWN: go(K.SHUTDOWN),
-        D.ABSENT: go(K.SHUTDOWN, K.DELETE),
-    },
+    S.CHECK_FAILED: CONFIGURED,
     S.RUNNING: _running_row(),
     S.INIT_RUNNING: _running_row(),
     S.BIDIRECT_RUNNING: _running_row(),
