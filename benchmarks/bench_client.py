@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from dtsflow.client.auth import BceAuth  # noqa: E402
+from dtsflow.client.credentials import Credentials  # noqa: E402
 from dtsflow.client.http import HttpDtsClient  # noqa: E402
-from dtsflow.credentials import Credentials  # noqa: E402
 from dtsflow.emulator import start_in_thread  # noqa: E402
 from tests.rawapi import create_body  # noqa: E402
 

@@ -177,7 +177,9 @@ def main() -> int:
             }
             for i in range(args.tasks)
         ]
-        conn.request("POST", "/_emulator/tasks", body=json.dumps({"tasks": specs}))
+        conn.request(
+            "POST", "/_emulator/tasks", body=json.dumps({"tasks": specs}), headers={"Content-Type": "application/json"}
+        )
         ids = json.loads(conn.getresponse().read())["dtsIds"]
         conn.close()
         rng = random.Random(1)

@@ -26,11 +26,11 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from dtsflow.client.credentials import Credentials  # noqa: E402
 from dtsflow.client.http import HttpDtsClient  # noqa: E402
-from dtsflow.credentials import Credentials  # noqa: E402
-from dtsflow.emulator import start_in_thread  # noqa: E402
-from dtsflow.manifest import TaskSpec  # noqa: E402
-from dtsflow.wire import config_body  # noqa: E402
+from dtsflow.client.wire import config_body, managed_tags  # noqa: E402
+from dtsflow.emulator import RunningEmulator, start_in_thread  # noqa: E402
+from dtsflow.manifest.model import TaskSpec  # noqa: E402
 
 MANIFEST_HEAD = """\
 version: 1
@@ -43,6 +43,20 @@ defaults:
   objects: [{type: table, src: orders.items}]
 tasks:
 """
+
+
+def cli_env(emulator: RunningEmulator) -> dict[str, str]:
+    """The environment of a `dtsflow` child process against `emulator`: none of the caller's own dtsflow or BCE
+    settings, this checkout on the path, the emulator's endpoint and keys, and the manifests' password."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+    return env | {
+        "PYTHONPATH": str(REPO),
+        "NO_COLOR": "1",
+        "DTSFLOW_ENDPOINT": emulator.url,
+        "BCE_ACCESS_KEY_ID": emulator.access_key,
+        "BCE_SECRET_ACCESS_KEY": emulator.secret_key,
+        "BENCH_DB_PASSWORD": "not-a-real-password",
+    }
 
 
 def task_spec(name: str) -> TaskSpec:
@@ -101,23 +115,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, start_in_thread(time_scale=0.01) as emulator:
         names = [f"bench-{i:05d}" for i in range(opts.tasks)]
-        docs = [{**config_body(task_spec(n)), "standard": "Large", "status": "running"} for n in names]
+        tagged = {"standard": "Large", "status": "running", "tags": managed_tags()}  # as if dtsflow created them
+        docs = [{**config_body(task_spec(n)), **tagged} for n in names]
         with httpx.Client(base_url=emulator.url, trust_env=False, timeout=60) as admin:
             ids = admin.post("/_emulator/tasks", json={"tasks": docs}).json()["dtsIds"]
             admin.post("/_emulator/faults", json={"latency_ms": opts.latency_ms}).raise_for_status()
             manifest = Path(tmp) / "bench.yaml"
             manifest.write_text(MANIFEST_HEAD + "".join(f"  - {{name: {n}}}\n" for n in names))
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
-            env |= {
-                "PYTHONPATH": str(REPO),
-                "NO_COLOR": "1",
-                "DTSFLOW_ENDPOINT": emulator.url,
-                "BCE_ACCESS_KEY_ID": emulator.access_key,
-                "BCE_SECRET_ACCESS_KEY": emulator.secret_key,
-                "BENCH_DB_PASSWORD": "not-a-real-password",
-            }
+            env = cli_env(emulator)
             run_plan(manifest, env, tmp)  # warm the file cache and the emulator
-            admin.post("/_emulator/stats/reset")
+            admin.post("/_emulator/stats/reset", json={})
             cpu_before = child_cpu()
             plan_times = [run_plan(manifest, env, tmp) for _ in range(opts.runs)]
             plan_cpu = (child_cpu() - cpu_before) / opts.runs

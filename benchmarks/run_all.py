@@ -67,11 +67,18 @@ BENCHES = (
         "one detail call per task vs plan",
     ),
     Bench(
+        "scale",
+        ("--sizes", "100", "1000", "10000", "--runs", "1"),
+        r"plan of (\d+ tasks: [\d.]+ s)",
+        r"= ([\d.]+ x) the",
+        "plan of the largest size vs the 3 s target",
+    ),
+    Bench(
         "apply",
-        ("--tasks", "50", "--time-scale", "0.05"),
-        r"wall time for \d+ tasks: ([\d.]+s)",
-        r"= ([\d.]+ x) ideal",
-        "wall time vs ideal (lower is better)",
+        (),  # three scales of precheck (0.3 s, 3 s, 30 s): about 50 s whatever the size
+        r"ratios by precheck: (.*)",
+        r"worst ratio ([\d.]+ x) path",
+        "wall vs the service-side critical path (lower is better)",
     ),
 )
 

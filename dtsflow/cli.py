@@ -1,5 +1,6 @@
-"""The command line: parse arguments, dispatch to `dtsflow.commands.<name>.run(args) -> int`, and be the one
-error boundary (a `DtsflowError` is one clear message on stderr and exit 1; never a traceback unless --debug).
+"""The command line: parse arguments, build the command's frozen arguments (`dtsflow.commands.args`), dispatch to
+`dtsflow.commands.<name>.run(args) -> int`, and be the one error boundary (a `DtsflowError` is one clear message
+on stderr and exit 1; never a traceback unless --debug). This is the only module that reads an argparse namespace.
 
 Only argparse is imported here; each command imports what it needs, so `dtsflow --help` starts fast.
 """
@@ -12,11 +13,15 @@ import sys
 from collections.abc import Sequence
 
 from dtsflow import __version__
+from dtsflow.errors import DtsflowError, ExitCode
+from dtsflow.plan.render import FORMATS as PLAN_FORMATS
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_INTERRUPTED = 130
+EVENT_FORMATS = ("text", "json")
+"""`--format` of `apply` and `status`: for people, or one JSON object per event (apply) or per run (status)."""
+
+TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,12 +29,37 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+        self.exit(ExitCode.ERROR, f"{self.prog}: error: {message}\n")
 
 
 def _manifest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="template variable")
     p.add_argument("--var-file", action="append", default=[], metavar="FILE", help="YAML file of variables")
+    p.add_argument(
+        "--allow-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="let env('NAME') read this variable (repeatable; DTSFLOW_VAR_* are always readable)",
+    )
+    p.add_argument(
+        "--secret-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="directory that secret('file:...') may read from (repeatable; env DTSFLOW_SECRET_DIRS; "
+        "default ~/.dtsflow/secrets)",
+    )
+
+
+def _adopt_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--adopt",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="take over the live task NAME that dtsflow did not create (as `adopt: true` on the task)",
+    )
 
 
 def _api_options(p: argparse.ArgumentParser) -> None:
@@ -40,6 +70,12 @@ def _api_options(p: argparse.ArgumentParser) -> None:
         "--emulator",
         action="store_true",
         help="use the embedded DTS emulator, state under .dtsflow/ in the current directory",
+    )
+    p.add_argument(
+        "--realism",
+        choices=("plain", "variants"),
+        default="plain",
+        help="with --emulator: plain answers, or every variant the API documentation leaves open (default plain)",
     )
     p.add_argument("--profile", default=None, help="profile of ~/.bce/config.json (default: current)")
     p.add_argument(
@@ -57,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dtsflow {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (secrets stay hidden)")
+    parser.add_argument("--no-color", action="store_true", help="no colours (as NO_COLOR=1; FORCE_COLOR=1 forces them)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("validate", help="render, parse and check manifests offline (no network)")
@@ -72,11 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="diff manifests against live tasks and print the operations")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("-o", "--out", metavar="PLAN.json", help="save the plan for `dtsflow apply PLAN.json`")
-    p.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    p.add_argument("--format", choices=PLAN_FORMATS, default="text")
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 no changes, 2 changes, 1 error")
-    p.add_argument("--prune", action="store_true", help="plan shutdown+delete of unnamed tasks under prune.prefix")
+    p.add_argument(
+        "--apply-key-id",
+        metavar="ACCESS_KEY_ID",
+        help="with -o: the access key id that will apply the plan, when another (read-only) key makes it",
+    )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="also plan shutdown+delete of live tasks under a prune.prefix that no manifest names",
+    )
     p.add_argument("--allow-replace", action="store_true", help="plan replacements of tasks")
+    p.add_argument("--force", action="store_true", help="plan cutovers (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
+    _adopt_option(p)
     _manifest_options(p)
     _api_options(p)
 
@@ -85,57 +133,157 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
     p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
-    p.add_argument("--prune", action="store_true", help="shutdown+delete unnamed tasks under prune.prefix")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="also shutdown+delete live tasks under a prune.prefix that no manifest names",
+    )
     p.add_argument("--allow-replace", action="store_true", help="allow replacing tasks")
+    p.add_argument("--force", action="store_true", help="cut over (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
+    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
+    p.add_argument(
+        "--watch",
+        metavar="INTERVAL",
+        help="re-plan and re-apply every INTERVAL (e.g. 15m), correcting drift, until SIGTERM or Ctrl-C",
+    )
+    _adopt_option(p)
     _manifest_options(p)
     _api_options(p)
 
     p = sub.add_parser("status", help="live status, progress and last precheck of each task")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
+    p.add_argument(
+        "--wait-lag",
+        default=None,
+        metavar="DURATION",
+        help="wait until the replication delay of the tasks is at most DURATION (exit 0), or --timeout (exit 1)",
+    )
+    p.add_argument(
+        "--task",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --wait-lag: watch this task (repeat; default: every task with increment)",
+    )
+    p.add_argument("--timeout", default="30m", metavar="DURATION", help="with --wait-lag: how long to wait (30m)")
     _manifest_options(p)
     _api_options(p)
+
+    p = sub.add_parser("completion", help="print a bash or zsh completion script")
+    p.add_argument("shell", choices=["bash", "zsh"])
 
     p = sub.add_parser("emulator", help="serve the local DTS emulator")
     from_emulator = importlib.import_module("dtsflow.emulator.options")
     from_emulator.add_arguments(p)
     for command in sub.choices.values():  # `dtsflow plan --debug ...` works as well as `dtsflow --debug plan ...`
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        command.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS, help="no colours")
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM outside the steps of an apply (which handles it as Ctrl-C): leave like Ctrl-C, with exit 143."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _log_api_calls() -> None:
+    """`--debug` / `DTSFLOW_LOG=debug`: every API call on stderr (the client logs ids, statuses and timings, never
+    a header, query string or body, so no secret can appear)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(message)s"))
+    logger = logging.getLogger("dtsflow")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+    import signal
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
-        return EXIT_ERROR
+        return ExitCode.ERROR
+    if args.debug or os.environ.get("DTSFLOW_LOG", "").lower() == "debug":
+        _log_api_calls()
+    if args.no_color:
+        os.environ["NO_COLOR"] = "1"  # one switch for every renderer, as the no-color.org convention
+        os.environ.pop("FORCE_COLOR", None)
     command = importlib.import_module(f"dtsflow.commands.{args.command}")
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # a cancelled CI job: no traceback, an exit code
     try:
-        code = int(command.run(args))
+        code = int(command.run(command_args(args)))
         sys.stdout.flush()  # a closed pipe shows here, inside the boundary, not at interpreter exit
         return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
+    except _Terminated:
+        print("terminated (SIGTERM)", file=sys.stderr)
+        return ExitCode.TERMINATED
     except BrokenPipeError:
         # The reader went away (`dtsflow plan ... | head`): nothing more can be shown, and that is no crash.
         _discard_stdout()
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except Exception as exc:  # the one error boundary
-        from dtsflow.errors import DtsflowError
-
         if args.debug:
             import traceback
 
             traceback.print_exc()
         if isinstance(exc, DtsflowError):
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_ERROR
+            from dtsflow.escape import for_terminal_lines
+
+            print(f"error: {for_terminal_lines(str(exc))}", file=sys.stderr)
+            return ExitCode.ERROR
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _picked(cls: Any, namespace: argparse.Namespace) -> Any:
+    """`cls` built from the namespace's attributes of the same names (repeated flags as tuples); a field that is
+    itself a dataclass (the option groups) is built the same way from the same namespace."""
+    from dataclasses import fields, is_dataclass
+    from typing import get_type_hints
+
+    given = vars(namespace)
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if is_dataclass(hints[f.name]):
+            values[f.name] = _picked(hints[f.name], namespace)
+        elif f.name in given:
+            value = given[f.name]
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+def command_args(namespace: argparse.Namespace) -> object:
+    """The frozen arguments of the parsed command (imported here, after parsing: `--help` does not need them)."""
+    from dtsflow.commands import args
+    from dtsflow.emulator.settings import EmulatorOptions
+
+    frozen: dict[str, type] = {
+        "validate": args.ValidateArgs,
+        "render": args.RenderArgs,
+        "schema": args.SchemaArgs,
+        "completion": args.CompletionArgs,
+        "plan": args.PlanArgs,
+        "apply": args.ApplyArgs,
+        "status": args.StatusArgs,
+        "emulator": EmulatorOptions,
+    }
+    return _picked(frozen[namespace.command], namespace)
 
 
 def _discard_stdout() -> None:

@@ -15,6 +15,22 @@ No message built here may contain a secret value: callers pass names and referen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The process exit codes, a contract: scripts and CI read them."""
+
+    OK = 0
+    """Success; for `plan --detailed-exitcode`: no changes."""
+    ERROR = 1
+    """Any error: invalid manifest, API error, failed precheck, stale plan, timeout, usage error."""
+    CHANGES = 2
+    """`plan --detailed-exitcode` found changes."""
+    INTERRUPTED = 130
+    """Ctrl-C."""
+    TERMINATED = 143
+    """SIGTERM (128 + 15, as a shell reports it): an apply finished its calls in flight and printed its report."""
 
 
 class DtsflowError(Exception):
@@ -37,14 +53,25 @@ class Diagnostic:
         return f"{head}\n{self.excerpt}" if self.excerpt else head
 
 
+MAX_DIAGNOSTICS = 100
+"""At most this many diagnostics are reported per run (a 132-byte template can make tens of thousands)."""
+
+
 class ManifestError(DtsflowError):
-    """One or more manifests are invalid; holds every diagnostic found, not just the first."""
+    """One or more manifests are invalid; holds every diagnostic found, not just the first, up to
+    `MAX_DIAGNOSTICS` (`omitted` counts the rest, and the message says so)."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = diagnostics
+        self.diagnostics = diagnostics[:MAX_DIAGNOSTICS]
+        self.omitted = len(diagnostics) - len(self.diagnostics)
         count = len(diagnostics)
         head = "invalid manifest:" if count == 1 else f"invalid manifests ({count} problems):"
-        super().__init__("\n".join([head, *(str(d) for d in diagnostics)]))
+        tail = (
+            [f"... and {self.omitted} more problem(s) not shown (at most {MAX_DIAGNOSTICS} are reported per run)"]
+            if self.omitted
+            else []
+        )
+        super().__init__("\n".join([head, *(str(d) for d in self.diagnostics), *tail]))
 
 
 class ConfigError(DtsflowError):

@@ -7,6 +7,11 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dtsflow.apply.events import Event
+    from dtsflow.manifest.model import TaskSpec
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,3 +38,21 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def client_token_for(spec: TaskSpec, generation: int = 0) -> str:
+    """The create token apply sends for a manifest task (as `dtsflow.apply.steps` builds it)."""
+    from dtsflow.apply.tokens import token_for_body
+    from dtsflow.client.wire import create_body
+
+    return token_for_body(spec.name, create_body(spec), generation)
+
+
+class EventLog:
+    """An apply observer that keeps every event."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)

@@ -1,5 +1,5 @@
 """Hand-built DTS API requests for tests and benchmarks that bypass dtsflow's client: raw request bodies with the
-API's JSON names, and BCE-signed headers from `dtsflow.signing` (what a third-party client would send)."""
+API's JSON names, and BCE-signed headers from `dtsflow.client.signing` (what a third-party client would send)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dtsflow import signing
+from dtsflow.client import signing
 
 
 def signed_headers(

@@ -4,7 +4,9 @@ the foundation tests, so "refused before any request" is proven, not assumed."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -63,6 +65,13 @@ def offline(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
 def test_usage_errors_exit_1_never_2(tmp_path: Path, manifest: Path, argv: list[str]) -> None:
     result = offline(*argv, cwd=tmp_path)
     assert result.returncode == 1, (argv, result.stdout, result.stderr)
+    # Exit 1 is also what a crash gives ("internal error: ..."): a usage error shows the usage and says what
+    # was wrong with the command line, and nothing else happened.
+    output = result.stderr + result.stdout
+    assert output.startswith("usage: dtsflow"), (argv, output)
+    assert "internal error" not in output
+    if argv:
+        assert re.search(r"^dtsflow( \w+)?: error: ", result.stderr, re.MULTILINE), (argv, result.stderr)
 
 
 def test_version_and_module_entry_point(tmp_path: Path) -> None:
@@ -185,6 +194,7 @@ def test_a_reader_that_goes_away_is_no_crash(command: list[str]) -> None:
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the child has written anything
     err = proc.stderr.read().decode()
+    proc.stderr.close()
     assert proc.wait(timeout=60) in (0, 1)
     assert "Traceback" not in err and "internal error" not in err and "Exception ignored" not in err, err
 
@@ -197,3 +207,54 @@ def test_debug_is_accepted_before_or_after_the_command(tmp_path: Path, where: st
     result = run_cli(*argv, cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" in result.stderr and f"{path}:1: $.version: must be 1" in result.stderr
+
+
+# --- every error dtsflow can print is in docs/troubleshooting.md ------------------------------------------------
+
+ERROR_FAMILY = {"DtsflowError", "ConfigError", "PlanError", "StalePlanError", "ApiError", "ManifestError"}
+TROUBLESHOOTING = REPO / "docs" / "troubleshooting.md"
+
+
+def _message_skeleton(node: ast.expr) -> list[str | None]:
+    """The constant pieces of a message expression, with None where a value is filled in."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else None for v in node.values]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return [*_message_skeleton(node.left), None, *_message_skeleton(node.right)]
+    return [None]
+
+
+def _raised_messages() -> list[tuple[str, list[str]]]:
+    """(where, constant fragments) of every `raise SomeDtsflowError("...")` outside the emulator's internals."""
+    found = []
+    for path in sorted((REPO / "dtsflow").rglob("*.py")):
+        if "emulator" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            call = node.exc if isinstance(node, ast.Raise) else None
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.args):
+                continue
+            if call.func.id not in ERROR_FAMILY:
+                continue
+            pieces = [" ".join(p.split()) for p in _message_skeleton(call.args[0]) if p]
+            fragments = [p.strip(" :;,") for p in pieces if len(p.strip(" :;,")) >= 4]
+            if fragments:
+                found.append((f"{path.relative_to(REPO)}:{node.lineno}", fragments))
+    return found
+
+
+def test_every_error_message_is_explained_in_the_troubleshooting_page() -> None:
+    page = " ".join(TROUBLESHOOTING.read_text(encoding="utf-8").split())
+    messages = _raised_messages()
+    assert len(messages) > 40  # the walk found the raises
+    missing = []
+    for where, fragments in messages:
+        pattern = ".{0,160}?".join(re.escape(f) for f in fragments)
+        if not re.search(pattern, page):
+            missing.append(f"{where}: {' … '.join(fragments)}")
+    assert not missing, (
+        "docs/troubleshooting.md does not explain these errors (add each message, with … for its variable parts, "
+        "and what to do):\n" + "\n".join(missing)
+    )

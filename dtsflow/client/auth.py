@@ -15,9 +15,9 @@ from urllib.parse import unquote
 
 import httpx
 
-from dtsflow import signing
+from dtsflow.client import signing
+from dtsflow.client.credentials import Credentials
 from dtsflow.client.errors import REQUEST_ID_HEADER
-from dtsflow.credentials import Credentials
 
 CONTENT_TYPE = "application/json;charset=utf-8"  # what the Go SDK sends, even on GET (dts-api.md §1)
 SECURITY_TOKEN_HEADER = "x-bce-security-token"

@@ -13,8 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from dtsflow.client.live import strip_secrets
 from dtsflow.errors import ApiError
-from dtsflow.live import strip_secrets
 
 REQUEST_ID_HEADER = "x-bce-request-id"
 _CODES_BY_STATUS = {400: "InvalidHTTPRequest", 403: "AccessDenied", 412: "PreconditionFailed", 500: "InternalError"}
@@ -72,10 +72,21 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
 
 
 def error_from_exception(exc: Exception, *, operation: str = "", target: str = "") -> ApiError:
-    """`ApiError(0, "Timeout" | "ConnectionError", ...)` for a request that got no HTTP answer."""
+    """`ApiError(0, code, ...)` for any httpx error of a request that got no usable HTTP answer: "Timeout",
+    "ConnectionError" (refused, reset, protocol errors), "MalformedResponse" (a body that cannot be decoded),
+    "TooManyRedirects", or "RequestError" for any other."""
     import httpx
 
-    code = "Timeout" if isinstance(exc, httpx.TimeoutException) else "ConnectionError"
-    detail = str(exc) or type(exc).__name__
+    detail = _printable(str(exc) or type(exc).__name__)
     where = f" to {target}" if target else ""
-    return ApiError(0, code, f"no answer{where}: {type(exc).__name__}: {_printable(detail)}", operation=operation)
+    if isinstance(exc, httpx.TimeoutException):
+        code, what = "Timeout", f"no answer{where}"
+    elif isinstance(exc, httpx.TransportError):
+        code, what = "ConnectionError", f"no answer{where}"
+    elif isinstance(exc, httpx.DecodingError):
+        code, what = "MalformedResponse", f"an answer{where} that cannot be decoded"
+    elif isinstance(exc, httpx.TooManyRedirects):
+        code, what = "TooManyRedirects", f"redirected too often{where}"
+    else:
+        code, what = "RequestError", f"the request{where} failed"
+    return ApiError(0, code, f"{what}: {type(exc).__name__}: {detail}", operation=operation)

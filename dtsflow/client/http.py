@@ -24,8 +24,13 @@ from pydantic import BaseModel, ValidationError
 
 from dtsflow import __version__
 from dtsflow.client.auth import BceAuth
+from dtsflow.client.credentials import Credentials, access_key_digest
+from dtsflow.client.deadline import deadline
+from dtsflow.client.deadline import install as install_deadline
 from dtsflow.client.errors import REQUEST_ID_HEADER, error_from_exception, error_from_response
+from dtsflow.client.live import SECRETS_STRIPPED, LiveTask, PairPrecheck, PrecheckItem, loads_without_secrets
 from dtsflow.client.models import (
+    AssignTagsRequest,
     ConfigTaskRequest,
     CreateTaskRequest,
     CreateTaskResponse,
@@ -35,30 +40,46 @@ from dtsflow.client.models import (
     RenameRequest,
     ResizeRequest,
     ResizeResponse,
+    RollbackCheckResponse,
+    RollbackConfigRequest,
+    RollbackPrecheckResponse,
     SuccessResponse,
+    SwitchRequest,
     check_request,
 )
-from dtsflow.client.retry import Backoff, ClientStats, RateLimiter, RetryBudget, is_retryable, parse_retry_after
-from dtsflow.credentials import Credentials
+from dtsflow.client.retry import (
+    AdaptiveThrottle,
+    Backoff,
+    ClientStats,
+    RateLimiter,
+    RetryBudget,
+    is_retryable,
+    parse_retry_after,
+)
+from dtsflow.client.reverse import delay_seconds, pair_delay
+from dtsflow.client.signing import uri_encode
 from dtsflow.errors import ApiError
-from dtsflow.live import LiveTask, PrecheckItem, strip_secrets
-from dtsflow.signing import uri_encode
 
 log = logging.getLogger("dtsflow.client")
 
 DEFAULT_TIMEOUT = 30.0  # seconds per attempt (read/write/pool); connecting gets at most 10 s
 DEFAULT_MAX_ATTEMPTS = 4  # 1 try + 3 retries, as both Baidu SDKs
 DEFAULT_MAX_IN_FLIGHT = 32
+THROTTLED_ATTEMPTS = 10  # a 429 slows the whole run down (AdaptiveThrottle), so it may be retried longer
 MAX_PAGES = 100_000  # a bound on list pagination, against a server that never stops saying "more"
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # one answer; a page of 1,000 tasks is well under 4 MiB
+MAX_LIST_TASKS = 200_000  # tasks one paginated list may hold in memory
+DEFAULT_TOTAL_SECONDS = 120.0  # one attempt, however slowly the answer trickles in (httpx's timeout is per read)
 
 _Model = TypeVar("_Model", bound=BaseModel)
 Query = Sequence[tuple[str, str | None]]  # None: a bare key (`?skipPrecheck`), as the Go SDK sends it
 
 
 def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
-    """A response model, or `ApiError(200, "MalformedResponse")` naming the fields (never values) that did not fit."""
+    """A response model of an answer of `call` (decoded without secrets), or `ApiError(200, "MalformedResponse")`
+    naming the fields (never values) that did not fit."""
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data if data is not None else {}, context={SECRETS_STRIPPED: True})
     except ValidationError as exc:
         where = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '$'}: {err['msg']}" for err in exc.errors()[:5])
         raise ApiError(200, "MalformedResponse", f"unexpected answer: {where}", operation=operation) from None
@@ -87,12 +108,22 @@ class HttpDtsClient:
         backoff_cap: float = 20.0,
         clock: Callable[[], float] = time.time,
         trust_env: bool = True,
+        on_throttled: Callable[[], None] | None = None,
+        total_timeout: float = DEFAULT_TOTAL_SECONDS,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        endpoint_label: str | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.endpoint = endpoint.rstrip("/")
+        self.endpoint_label = endpoint_label or self.endpoint
+        """What a saved plan records as its endpoint (`embedded emulator` for `--emulator`: its port changes)."""
+        self.key_digest = access_key_digest(credentials.access_key_id)
+        """A hash of the access key id (never the id itself): which account a saved plan was made with."""
+        self.total_timeout = total_timeout
+        self.max_answer_bytes = max_answer_bytes
         self.stats = ClientStats()
         self.budget = retry_budget if retry_budget is not None else RetryBudget()
         self.backoff = Backoff(attempts=max_attempts, base=backoff_base, cap=backoff_cap)
@@ -102,6 +133,8 @@ class HttpDtsClient:
         self._clock = clock
         self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self._limiter = RateLimiter(rate_limit, sleep=sleep) if rate_limit else None
+        self.throttle = AdaptiveThrottle(sleep=lambda seconds: self._sleep(seconds))
+        self._on_throttled = on_throttled  # told once, at the run's first 429
         self._http = httpx.Client(
             auth=BceAuth(credentials, clock=clock),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -110,6 +143,8 @@ class HttpDtsClient:
             follow_redirects=False,  # a redirect must never carry a signed request somewhere else
             trust_env=trust_env,
         )
+        # Every pool (proxies included) gets the per-attempt total time bound (see dtsflow.client.deadline).
+        install_deadline([self._http._transport, *self._http._mounts.values()])
 
     def __repr__(self) -> str:
         return f"HttpDtsClient({self.endpoint!r})"
@@ -133,8 +168,12 @@ class HttpDtsClient:
         *,
         query: Query = (),
         body: dict[str, Any] | None = None,
+        idempotent: bool = True,
     ) -> Any:
-        """Send one API request with retries; the parsed JSON answer (secrets stripped), or None when empty."""
+        """Send one API request with retries; the parsed JSON answer (secrets stripped), or None when empty.
+
+        `idempotent=False`: a call that must not land twice is retried only after a 429 (refused unread); any
+        other failure is the caller's to judge (by reading what the service shows)."""
         qs = _query_string(query)
         url = self.endpoint + path + (f"?{qs}" if qs else "")
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() if body is not None else None
@@ -143,11 +182,22 @@ class HttpDtsClient:
         while True:
             if self._limiter is not None:
                 self._limiter.acquire()
-            error, retry_after, timed_out, answer = self._attempt(operation, method, url, path, content)
+            sent_at = self.throttle.acquire()
+            try:
+                error, retry_after, timed_out, answer = self._attempt(operation, method, url, path, content, retry)
+            finally:
+                self.throttle.release()
             if error is None:
+                self.throttle.on_success()
                 self.budget.on_success(spent)
                 return answer
-            if not is_retryable(error) or retry + 1 >= self.backoff.attempts:
+            throttled = error.status == 429
+            if throttled and self.throttle.on_throttled(sent_at, retry_after) and self._on_throttled is not None:
+                self._on_throttled()
+            attempts = self.backoff.attempts
+            if throttled and attempts > 1:  # max_attempts=1 still means: no retry at all
+                attempts = max(attempts, THROTTLED_ATTEMPTS)
+            if not is_retryable(error) or retry + 1 >= attempts or not (idempotent or throttled):
                 self.stats.failure(operation)
                 raise error
             cost = self.budget.acquire(after_timeout=timed_out)
@@ -156,7 +206,7 @@ class HttpDtsClient:
                 log.debug("%s: retry budget exhausted; giving up after %d attempt(s)", operation, retry + 1)
                 raise error
             spent += cost
-            with self._rng_lock:
+            with self._rng_lock:  # after a 429 the other threads wait in the throttle, this one here
                 delay = self.backoff.delay(retry, self._rng, retry_after)
             log.debug("%s: %s; retry %d in %.3f s", operation, error.code, retry + 1, delay)
             self.stats.retry(operation)
@@ -165,22 +215,42 @@ class HttpDtsClient:
                 self._sleep(delay)
 
     def _attempt(
-        self, operation: str, method: str, url: str, path: str, content: bytes | None
+        self, operation: str, method: str, url: str, path: str, content: bytes | None, retry: int = 0
     ) -> tuple[ApiError | None, float | None, bool, Any]:
-        """One HTTP exchange: (error or None, Retry-After seconds, timed out?, parsed answer)."""
+        """One HTTP exchange: (error or None, Retry-After seconds, timed out?, parsed answer).
+
+        Logged at DEBUG (`--debug`, `DTSFLOW_LOG=debug`): operation, method, path (ids only), status or error
+        code, request id, duration and retry number; never a header, a query string or a body."""
+        began = time.monotonic()
+
+        def took() -> str:
+            return f"{(time.monotonic() - began) * 1000:.0f} ms, retry {retry}"
+
         with self._in_flight:
             self.stats.attempt(operation)
             try:
-                response = self._http.request(method, url, content=content)
-            except httpx.TransportError as exc:  # connection refused/reset, timeouts, protocol errors
+                with deadline(self.total_timeout), self._http.stream(method, url, content=content) as response:
+                    body = self._read_bounded(response)
+            except httpx.HTTPError as exc:  # refused/reset, timeouts, protocol errors, an undecodable body, ...
                 error = error_from_exception(exc, operation=operation, target=self.endpoint)
-                log.debug("%s %s %s -> %s", operation, method, path, error.code)
+                log.debug("%s %s %s -> %s (%s)", operation, method, path, error.code, took())
                 return error, None, isinstance(exc, httpx.TimeoutException), None
+        if body is None:
+            too_large = ApiError(
+                response.status_code,
+                "AnswerTooLarge",
+                f"the answer is larger than {self.max_answer_bytes // (1024 * 1024)} MiB; refused",
+                response.headers.get(REQUEST_ID_HEADER, ""),
+                operation=operation,
+            )
+            return too_large, None, False, None
         request_id = response.headers.get(REQUEST_ID_HEADER, "")
         if response.is_success:
-            log.debug("%s %s %s -> %d (requestId %s)", operation, method, path, response.status_code, request_id)
+            log.debug(
+                "%s %s %s -> %d (requestId %s, %s)", operation, method, path, response.status_code, request_id, took()
+            )
             try:
-                answer = strip_secrets(json.loads(response.content)) if response.content.strip() else None
+                answer = loads_without_secrets(body) if body.strip() else None
             except ValueError:
                 error = ApiError(
                     response.status_code,
@@ -191,15 +261,33 @@ class HttpDtsClient:
                 )
                 return error, None, False, None
             return None, None, False, answer
-        error = error_from_response(response.status_code, response.content, response.headers, operation=operation)
+        error = error_from_response(response.status_code, body, response.headers, operation=operation)
         log.debug(
-            "%s %s %s -> %d %s (requestId %s)", operation, method, path, error.status, error.code, error.request_id
+            "%s %s %s -> %d %s (requestId %s, %s)",
+            operation,
+            method,
+            path,
+            error.status,
+            error.code,
+            error.request_id,
+            took(),
         )
         retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-        precise = response.headers.get("x-retry-after-ms", "")  # the emulator's millisecond hint, if any
-        if retry_after is not None and precise.isdigit():
-            retry_after = min(retry_after, int(precise) / 1000.0)
         return error, retry_after, False, None
+
+    def _read_bounded(self, response: httpx.Response) -> bytes | None:
+        """The answer's body, or None when it is larger than `max_answer_bytes` (reading stops there)."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_answer_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_answer_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     # ---- operations ------------------------------------------------------------------------------------------
 
@@ -209,18 +297,28 @@ class HttpDtsClient:
             raise ValueError("dts_id must not be empty")
         return f"/v1/task/{uri_encode(dts_id)}{suffix}"
 
-    def list_page(self, *, marker: str = "", page_size: int = 1000, status: str | None = None) -> ListTasksResponse:
+    def list_page(
+        self, *, marker: str = "", page_size: int = 1000, status: str | None = None, task_type: str = "migration"
+    ) -> ListTasksResponse:
         """One page of `POST /v1/task/list`."""
-        request = ListTasksRequest(status=status, marker=marker or None, max_keys=min(max(page_size, 1), 1000))
+        request = ListTasksRequest(
+            type=task_type, status=status, marker=marker or None, max_keys=min(max(page_size, 1), 1000)
+        )
         return _parse(ListTasksResponse, self.call("list", "POST", "/v1/task/list", body=request.body()), "list")
 
-    def list_tasks(self, *, status: str | None = None, page_size: int = 1000) -> list[LiveTask]:
+    def list_tasks(
+        self, *, status: str | None = None, page_size: int = 1000, task_type: str = "migration"
+    ) -> list[LiveTask]:
         tasks: list[LiveTask] = []
         marker = ""
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            page = self.list_page(marker=marker, page_size=page_size, status=status)
+            page = self.list_page(marker=marker, page_size=page_size, status=status, task_type=task_type)
             tasks.extend(page.task)
+            if len(tasks) > MAX_LIST_TASKS:
+                raise ApiError(
+                    200, "MalformedResponse", f"list holds more than {MAX_LIST_TASKS} tasks; refused", operation="list"
+                )
             if not page.more:
                 return tasks
             next_marker = page.next_marker or ""
@@ -237,7 +335,10 @@ class HttpDtsClient:
         raise ApiError(200, "MalformedResponse", f"list did not end after {MAX_PAGES} pages", operation="list")
 
     def get_task(self, dts_id: str) -> LiveTask:
-        return _parse(LiveTask, self.call("get", "GET", self._task_path(dts_id)), "get")
+        answer = self.call("get", "GET", self._task_path(dts_id))
+        if isinstance(answer, dict) and answer.get("dtsId") in (None, ""):
+            answer = {**answer, "dtsId": dts_id}  # the id we asked for, when the answer leaves it out
+        return _parse(LiveTask, answer, "get")
 
     def create_task(self, body: dict[str, Any], *, client_token: str) -> str:
         check_request(CreateTaskRequest, body, "create")
@@ -291,6 +392,12 @@ class HttpDtsClient:
         body = RenameRequest(task_name=name).body()
         self.call("rename", "PUT", self._task_path(dts_id), query=[("name", None)], body=body)
 
+    def assign_tags(self, dts_id: str, tags: list[dict[str, str]]) -> None:
+        if not dts_id:
+            raise ValueError("dts_id must not be empty")
+        body = AssignTagsRequest.model_validate({"resources": [{"resourceId": dts_id, "tags": tags}]}).body()
+        self.call("assignTags", "PUT", "/v1/task/tag/assign", body=body)
+
     def resize(self, dts_id: str, standard: str, *, client_token: str = "") -> str:
         query: list[tuple[str, str | None]] = [("standard", None)]
         if client_token:
@@ -300,3 +407,40 @@ class HttpDtsClient:
             ResizeResponse, self.call("resize", "PUT", self._task_path(dts_id), query=query, body=body), "resize"
         )
         return answer.order_id
+
+    # ---- the one-click reverse family ------------------------------------------------------------------------
+
+    def rollback_config(self, dts_id: str, body: dict[str, Any]) -> None:
+        check_request(RollbackConfigRequest, body, "rollbackConfig")
+        self.call("rollbackConfig", "POST", self._task_path(dts_id, "/newRollback/config"), body=body)
+
+    def get_rollback_precheck(self, dts_id: str) -> PairPrecheck:
+        answer = _parse(
+            RollbackPrecheckResponse,
+            self.call("rollbackPrecheck", "GET", self._task_path(dts_id, "/rollback/precheck")),
+            "rollbackPrecheck",
+        )
+        return PairPrecheck(forward=answer.result.pos_check_results, reverse=answer.result.neg_check_results)
+
+    def rollback_delay(self, dts_id: str) -> float:
+        answer = _parse(
+            RollbackCheckResponse,
+            self.call("rollbackCheck", "POST", self._task_path(dts_id, "/newRollbackCheck")),
+            "rollbackCheck",
+        )
+        if answer.success is False:
+            raise ApiError(200, "RollbackCheckFailed", answer.message or "no reason given", operation="rollbackCheck")
+        return pair_delay(delay_seconds(entry.delay) for entry in answer.result.data)
+
+    def switch(self, dts_id: str, position: dict[str, str] | None = None) -> None:
+        body = {"updateParams": {"position": dict(position)} if position else {}}
+        check_request(SwitchRequest, body, "rollback")
+        # Not idempotent (a repeated switch switches back: dtsflow/client/reverse.py), so never retried blindly.
+        answer = _parse(
+            SuccessResponse,
+            self.call("rollback", "POST", self._task_path(dts_id, "/rollback"), body=body, idempotent=False),
+            "rollback",
+        )
+        if answer.success is False:
+            reason = answer.message or (answer.result if isinstance(answer.result, str) else "") or "no reason given"
+            raise ApiError(200, "RollbackFailed", str(reason), operation="rollback")

@@ -4,17 +4,24 @@ Requests are built strictly: a wrong type or a missing required field is an erro
 Create and config bodies may carry extra raw fields from a manifest's `api:` escape hatch, so those two
 models check the fields they know and let the others through. Responses are read tolerantly: unknown fields
 are ignored, nulls, zero values and empty strings are accepted, and `dbPass` is removed before parsing (task
-data and precheck items are `dtsflow.live` models).
+data and precheck items are `dtsflow.client.live` models).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from dtsflow.client.live import (
+    LiveTask,
+    PrecheckItem,
+    secrets_stripped,
+    strip_secrets,
+    tolerant_fields,
+    without_null_items,
+)
 from dtsflow.errors import ConfigError
-from dtsflow.live import LiveTask, PrecheckItem, strip_secrets
 
 # ---- requests ------------------------------------------------------------------------------------------------
 
@@ -44,6 +51,11 @@ class OrderInfo(_OpenRequest):
     dst: OrderEnd
 
 
+class Tag(_Request):
+    tag_key: str = Field(alias="tagKey", min_length=1)
+    tag_value: str = Field(alias="tagValue")
+
+
 class CreateTaskRequest(_OpenRequest):
     """CreateDtsArgs (`POST /v1/task`); `clientToken` travels in the query string, not here."""
 
@@ -55,6 +67,7 @@ class CreateTaskRequest(_OpenRequest):
     cross_region_tag: int = Field(alias="crossRegionTag", ge=0, le=1)
     direction_type: str = Field(alias="directionType", min_length=1)
     order_info: OrderInfo = Field(alias="orderInfo")
+    bind_tags: list[Tag] | None = Field(default=None, alias="bindTags")
 
 
 class ConnectionBody(_OpenRequest):
@@ -87,6 +100,41 @@ class ConfigTaskRequest(_OpenRequest):
     granularity: str | None = None
 
 
+class RollbackFlowBody(_OpenRequest):
+    """One direction of `newRollback/config` (`dtsTaskPos` / `dtsTaskNeg`)."""
+
+    type: str | None = None
+    data_type: list[str] = Field(alias="dataType", min_length=1)
+    src_connection: ConnectionBody = Field(alias="srcConnection")
+    dst_connection: ConnectionBody = Field(alias="dstConnection")
+    schema_mapping: list[SchemaBody] = Field(alias="schemaMapping")
+    granularity: str | None = None
+
+
+class RollbackConfigRequest(_Request):
+    """`POST /v1/task/{id}/newRollback/config`: both directions of a one-click reverse pair."""
+
+    task_name: str = Field(alias="taskName", min_length=1)
+    open_rollback_config: str = Field(alias="openRollbackConfig", pattern="^true$")
+    dts_task_pos: RollbackFlowBody = Field(alias="dtsTaskPos")
+    dts_task_neg: RollbackFlowBody = Field(alias="dtsTaskNeg")
+
+
+class SwitchPositionBody(_Request):
+    type: str = Field(pattern="^(binlog|gtidset|timestamp)$")
+    position: str = Field(min_length=1)
+
+
+class SwitchParams(_Request):
+    position: SwitchPositionBody | None = None
+
+
+class SwitchRequest(_Request):
+    """`POST /v1/task/{id}/rollback`: `{"updateParams": {}}` starts from the latest position."""
+
+    update_params: SwitchParams = Field(alias="updateParams")
+
+
 class ListTasksRequest(_Request):
     """ListDtsArgs (`POST /v1/task/list`)."""
 
@@ -98,6 +146,17 @@ class ListTasksRequest(_Request):
 
 class RenameRequest(_Request):
     task_name: str = Field(alias="taskName", min_length=1)
+
+
+class TaggedResource(_Request):
+    resource_id: str = Field(alias="resourceId", min_length=1)
+    tags: list[Tag]
+
+
+class AssignTagsRequest(_Request):
+    """`PUT /v1/task/tag/assign`: bind tags to tasks (an empty `tags` list clears a task's tags)."""
+
+    resources: list[TaggedResource] = Field(min_length=1)
 
 
 class ResizeRequest(_Request):
@@ -123,9 +182,9 @@ class _Response(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _tolerate(cls, data: Any) -> Any:
-        data = strip_secrets(data)
-        return {} if data is None or data == "" else data
+    def _tolerate(cls, data: Any, info: ValidationInfo) -> Any:
+        data = data if secrets_stripped(info) else strip_secrets(data)
+        return {} if data is None or data == "" else tolerant_fields(cls, data, optional_text=True)
 
 
 class CreatedTask(_Response):
@@ -138,7 +197,7 @@ class CreateTaskResponse(_Response):
     @field_validator("dts_tasks", mode="before")
     @classmethod
     def _null_list(cls, value: Any) -> Any:
-        return [] if value in (None, "") else value
+        return without_null_items(value)
 
 
 class ListTasksResponse(_Response):
@@ -163,7 +222,11 @@ class ListTasksResponse(_Response):
     @field_validator("task", mode="before")
     @classmethod
     def _null_tasks(cls, value: Any) -> Any:
-        return [] if value in (None, "") else value
+        """Tasks of the page; an entry without a `dtsId` names nothing dtsflow could act on and is left out."""
+        items = without_null_items(value)
+        if isinstance(items, list):
+            return [t for t in items if not isinstance(t, dict) or t.get("dtsId") not in (None, "")]
+        return items
 
     @field_validator("max_keys", mode="before")
     @classmethod
@@ -192,7 +255,47 @@ class GetPrecheckResponse(_Response):
     def _items(cls, value: Any) -> Any:
         if value in (None, "") or isinstance(value, dict):
             return []
+        return without_null_items(value)
+
+
+class RollbackPrecheckResult(_Response):
+    pos_check_results: list[PrecheckItem] = Field(default_factory=list, alias="posCheckResults")
+    neg_check_results: list[PrecheckItem] = Field(default_factory=list, alias="negCheckResults")
+
+    @field_validator("pos_check_results", "neg_check_results", mode="before")
+    @classmethod
+    def _items(cls, value: Any) -> Any:
+        return [] if value in (None, "") or not isinstance(value, list) else value
+
+
+class RollbackPrecheckResponse(_Response):
+    success: bool | None = None
+    result: RollbackPrecheckResult = Field(default_factory=RollbackPrecheckResult)
+
+
+class RollbackDelay(_Response):
+    dts_id: str = Field(default="", alias="dtsId")
+    delay: Any = None
+
+
+class RollbackCheckResult(_Response):
+    data: list[RollbackDelay] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # The docs' field table describes one {dtsId, delay}; their example a `data` list of them. Read both.
+        if isinstance(value, dict) and "data" not in value and "delay" in value:
+            return {"data": [value]}
+        if isinstance(value, dict) and value.get("data") is None:
+            return {**value, "data": []}
         return value
+
+
+class RollbackCheckResponse(_Response):
+    success: bool | None = None
+    message: str | None = ""
+    result: RollbackCheckResult = Field(default_factory=RollbackCheckResult)
 
 
 class ResizeResponse(_Response):

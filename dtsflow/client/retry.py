@@ -178,3 +178,99 @@ class RateLimiter:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+
+class AdaptiveThrottle:
+    """Slows the whole run down when the service answers 429: one pause for every thread, requests spaced out,
+    and fewer in flight (additive increase, multiplicative decrease).
+
+    Off until the first 429. Then no request of the run is sent before the service's `Retry-After` (or
+    `default_pause`); requests are spaced at about the rate the service accepted in the second before (`gap`
+    seconds apart), and the requests in flight are limited to half of those that were in flight. Each later 429
+    of a request sent after the last cut doubles the gap and halves the limit (never below 1); each success
+    shrinks the gap by 5% and adds `1/limit` to the limit, so the run speeds up again until the next 429, and
+    both are lifted once the service keeps saying yes. Thread-safe; the clock and sleep are injectable.
+    """
+
+    WINDOW = 1.0  # seconds of accepted requests that estimate the quota at the first 429
+    MAX_GAP = 10.0
+
+    def __init__(
+        self,
+        *,
+        ceiling: float = 64.0,
+        default_pause: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ceiling = ceiling
+        self.default_pause = default_pause
+        self.limit: float | None = None  # requests in flight; None = not throttled
+        self.gap = 0.0  # seconds between two requests; 0 = not spaced
+        self.throttled = 0  # 429 answers seen
+        self._clock = clock
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._resume_at = float("-inf")  # no request is sent before this (Retry-After)
+        self._next_at = float("-inf")  # the earliest time of the next request while spaced
+        self._cut_at = float("-inf")  # when the limit was last cut
+        self._accepted: list[float] = []  # times of the latest successes
+        self._waited = threading.local()  # .until: the pause this thread has already waited out
+
+    def acquire(self) -> float:
+        """Wait for this request's turn; returns when it is sent (give it to `on_throttled`). Pair with `release`."""
+        with self._cond:
+            while self.limit is not None and self._in_flight >= self.limit:
+                self._cond.wait(timeout=0.5)
+            self._in_flight += 1
+            now = self._clock()
+            start = now
+            if self._resume_at > now and getattr(self._waited, "until", None) != self._resume_at:
+                self._waited.until = self._resume_at
+                start = self._resume_at
+            if self.gap > 0:
+                start = max(start, self._next_at)
+                self._next_at = start + self.gap
+        if start > now:
+            self._sleep(start - now)
+        return start
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
+    def on_success(self) -> None:
+        with self._cond:
+            self._accepted.append(self._clock())
+            if len(self._accepted) > 128:
+                del self._accepted[:64]
+            if self.gap > 0:
+                self.gap *= 0.95
+                if self.gap < 0.001:
+                    self.gap = 0.0
+            if self.limit is not None:
+                self.limit += 1.0 / self.limit
+                if self.limit >= self.ceiling:
+                    self.limit = None
+                self._cond.notify_all()
+
+    def on_throttled(self, sent_at: float, retry_after: float | None) -> bool:
+        """A 429 for a request sent at `sent_at`; True the first time in this run (say so once)."""
+        with self._cond:
+            now = self._clock()
+            self.throttled += 1
+            pause = retry_after if retry_after is not None else self.default_pause
+            self._resume_at = max(self._resume_at, now + min(max(pause, 0.0), MAX_RETRY_AFTER))
+            self._waited.until = self._resume_at  # the caller sleeps its Retry-After before retrying
+            if self.limit is None:
+                self.limit = max(1.0, self._in_flight / 2.0)
+                accepted = sum(1 for t in self._accepted if t >= now - self.WINDOW)
+                self.gap = max(self.gap, 1.0 / max(accepted, 1))
+                self._cut_at = now
+            elif sent_at > self._cut_at:  # sent under the current limits and still too much: cut again
+                self.limit = max(1.0, self.limit / 2.0)
+                self.gap = min(self.MAX_GAP, max(self.gap * 2.0, 0.01))
+                self._cut_at = now
+            return self.throttled == 1

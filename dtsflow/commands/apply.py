@@ -5,41 +5,46 @@ invalid), refuse early when no terminal can confirm and `--auto-approve` is miss
 show, confirm, and only then mutate. `apply PLAN.json` loads the reviewed plan, re-reads its manifests and
 the live tasks, refuses a stale plan, and applies exactly that plan without asking.
 
-Ctrl-C: the first one stops launching steps; calls in flight finish, the report is printed, exit 130.
-A second Ctrl-C exits at once (the journal is written ahead of every create, so a re-run converges).
+Ctrl-C or SIGTERM: the first one stops launching steps; calls in flight finish, the report is printed, exit 130
+(143 for SIGTERM). A second one exits at once (the journal is written ahead of every create, so a re-run
+converges).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from dtsflow.errors import ConfigError, PlanError
-from dtsflow.events import EVENT_FORMAT_VERSION, Observer
-from dtsflow.manifest import parse_duration
-from dtsflow.plan import Plan
-from dtsflow.report import ApplyReport, Outcome, TaskResult
+from dtsflow.apply.events import EVENT_FORMAT_VERSION, Observer
+from dtsflow.apply.report import ApplyReport, Outcome, TaskResult
+from dtsflow.commands.args import ApplyArgs, PlanShape
+from dtsflow.errors import ConfigError, ExitCode, PlanError
+from dtsflow.manifest.grammar import parse_duration
+from dtsflow.plan.model import Plan
 
 if TYPE_CHECKING:
-    from dtsflow.client import DtsClient
-    from dtsflow.journal import Journal
-    from dtsflow.loader import LoadedManifests
+    from dtsflow.apply.journal import Journal
+    from dtsflow.apply.timeline import TimedEvent, Timeline
+    from dtsflow.client.protocol import DtsClient
+    from dtsflow.manifest.load import LoadedManifests
 
 CONFIRM_PROMPT = "Apply these changes? Only 'yes' is accepted: "
 
 
-def _is_saved_plan(paths: list[str]) -> bool:
+def _is_saved_plan(paths: tuple[str, ...]) -> bool:
     return len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()
 
 
-def run(args: argparse.Namespace) -> int:
-    from dtsflow.loader import load_manifests, parse_var_args
+def run(args: ApplyArgs) -> int:
+    from dtsflow.commands.common import load, secret_policy
 
     if args.parallelism < 1:
         raise ConfigError("--parallelism must be at least 1")
@@ -49,74 +54,119 @@ def run(args: argparse.Namespace) -> int:
             timeout = parse_duration(args.timeout)
         except ValueError:
             raise ConfigError(f"--timeout expects a duration such as 90s, 15m or 2h, got {args.timeout!r}") from None
-    saved = _is_saved_plan(args.paths)
-    variables = parse_var_args(args.var)
-    if saved:
-        from dtsflow.savedplan import load_plan
+    if args.report:
+        from dtsflow.apply.report_file import check_report_path
 
-        plan_in: Plan | None = load_plan(args.paths[0])
+        check_report_path(args.report)  # a bad path costs nothing: checked before any request
+    saved = _is_saved_plan(args.manifests.paths)
+    if args.watch is not None:
+        from dtsflow.commands.watch import watch, watch_interval
+
+        interval = watch_interval(args.watch)
+        if saved:
+            raise ConfigError("--watch re-plans from the manifests on every cycle: give manifests, not a saved plan")
+        if not args.auto_approve:
+            raise ConfigError("--watch needs --auto-approve: nobody is there to confirm each cycle")
+        load(args.manifests)  # an invalid manifest at start is an error, not a watch that never applies
+        return watch(args, interval, timeout)
+    if saved:
+        from dtsflow.plan.saved import load_plan
+
+        plan_in: Plan | None = load_plan(args.manifests.paths[0])
         assert plan_in is not None
-        if args.prune or args.allow_replace or args.reconfigure:
+        if (
+            args.shape.prune
+            or args.shape.allow_replace
+            or args.shape.reconfigure
+            or args.shape.adopt
+            or args.shape.force
+        ):
             print(
-                "note: --prune, --allow-replace and --reconfigure shape a plan; the saved plan already has them",
+                "note: --prune, --allow-replace, --reconfigure, --adopt and --force shape a plan; the saved plan "
+                "already has them",
                 file=sys.stderr,
             )
-        manifests = load_manifests(plan_in.manifest_paths, variables=variables, var_files=args.var_file)
-        from dtsflow.preflight import check_secrets
-        from dtsflow.secrets import resolve_secret
+        args = _with_recorded_vars(args, plan_in)
+        manifests = load(args.manifests, plan_in.manifest_paths)
+        from dtsflow.apply.preflight import check_secrets
 
-        check_secrets(plan_in, resolve_secret)  # the plan is known: check before any request
+        check_secrets(plan_in, secret_policy(args.manifests).resolve)  # the plan is known: check before any request
     else:
         plan_in = None
-        manifests = load_manifests(args.paths, variables=variables, var_files=args.var_file)
+        manifests = load(args.manifests)
         if not args.auto_approve and not _interactive():
             raise ConfigError("no terminal to confirm the plan: pass --auto-approve, or apply a saved plan (plan -o)")
 
-    from dtsflow.applylock import apply_lock
-    from dtsflow.connect import open_client
-    from dtsflow.journal import Journal
+    from dtsflow.apply.journal import Journal
+    from dtsflow.apply.lock import apply_lock
+    from dtsflow.commands.connect import open_client
 
     with apply_lock():
         journal = Journal()  # read now: a malformed journal stops the run before any request
-        with open_client(args) as client:
+        with open_client(args.api) as client:
             return _plan_and_apply(client, args, manifests, plan_in, journal, timeout)
 
 
 def _plan_and_apply(
     client: DtsClient,
-    args: argparse.Namespace,
+    args: ApplyArgs,
     manifests: LoadedManifests,
     plan_in: Plan | None,
     journal: Journal,
     timeout: float | None,
 ) -> int:
-    from dtsflow.refresh import fetch_live
+    from dtsflow.commands.common import shaped_plan
+    from dtsflow.plan.refresh import fetch_live, manages
 
     out = sys.stdout
-    live = fetch_live(client)
+    live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
     if plan_in is not None:
-        from dtsflow.savedplan import check_stale
+        from dtsflow.plan.saved import check_origin, check_same_steps, check_stale
 
+        check_origin(plan_in, getattr(client, "endpoint_label", ""), getattr(client, "key_digest", ""))
         check_stale(plan_in, manifests, live)
-        plan = plan_in
+        # The reviewed plan is applied only if planning now gives exactly its steps; what runs is this plan,
+        # made from the manifests, so an edited plan file cannot add, change or reorder a step.
+        plan = check_same_steps(plan_in, shaped_plan(manifests, live, _shape_of(plan_in)))
     else:
-        from dtsflow.commands.plan import plan_from_flags
-
-        plan = plan_from_flags(manifests, live, args)
+        plan = shaped_plan(manifests, live, args.shape)
     _show_plan(plan, args.format, out)
     if plan.errors:
         raise PlanError("the plan cannot be applied: " + "; ".join(f"{c.task}: {c.error}" for c in plan.errors))
     if not plan.has_changes:
+        report = ApplyReport(tasks=[TaskResult(c.task, str(c.action), Outcome.UNCHANGED) for c in plan.changes])
         if args.format == "json":
-            report = ApplyReport(tasks=[TaskResult(c.task, str(c.action), Outcome.UNCHANGED) for c in plan.changes])
             out.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
-        else:
+        elif not _has_notes(plan):  # else the plan shown above said it, with its notes
             out.write("No changes.\n")
-        return 0
+        if args.report:
+            _write_html_report(args.report, report, [])
+        return ExitCode.OK
     if plan_in is None and not args.auto_approve and not _confirm(out):
         out.write("Apply cancelled.\n")
-        return 1
-    return _execute(plan, client, args, journal, timeout, out)
+        return ExitCode.ERROR
+    return execute(plan, client, args, journal, timeout, out, secrets_checked=plan_in is not None).exit_code
+
+
+def _shape_of(plan: Plan) -> PlanShape:
+    return PlanShape(
+        prune=plan.prune, allow_replace=plan.allow_replace, reconfigure=tuple(plan.reconfigure), adopt=tuple(plan.adopt)
+    )
+
+
+def _with_recorded_vars(args: ApplyArgs, plan: Plan) -> ApplyArgs:
+    """The saved plan's `--var`/`--var-file` values; flags that say something else are refused."""
+    if plan.origin is None:
+        return args
+    recorded = (tuple(f"{k}={v}" for k, v in plan.origin.variables.items()), tuple(plan.origin.var_files))
+    given = (args.manifests.var, args.manifests.var_file)
+    if given != ((), ()) and (sorted(given[0]), list(given[1])) != (sorted(recorded[0]), list(recorded[1])):
+        raise ConfigError(
+            "the saved plan records the --var and --var-file values it was made with; apply it without them "
+            "(or make a new plan with the values you want)"
+        )
+    manifests = replace(args.manifests, var=recorded[0], var_file=recorded[1])
+    return replace(args, manifests=manifests)
 
 
 def _interactive() -> bool:
@@ -130,28 +180,43 @@ def _confirm(out: TextIO) -> bool:
     return answer.strip() == "yes"
 
 
+def _has_notes(plan: Plan) -> bool:
+    """What a plan says beyond its changes: possible orphans, what `--prune` would delete, warnings."""
+    return bool(plan.orphans or plan.would_prune or plan.warnings)
+
+
 def _show_plan(plan: Plan, fmt: str, out: TextIO) -> None:
     if fmt == "json":
-        from dtsflow.render.json import plan_document  # the same document as `plan --format json`
+        from dtsflow.plan.render.json import plan_document  # the same document as `plan --format json`
 
         line = {"format_version": EVENT_FORMAT_VERSION, "event": "plan", "plan": plan_document(plan)}
         out.write(json.dumps(line, sort_keys=True) + "\n")
         return
-    if not plan.has_changes and not plan.errors:
+    if not plan.has_changes and not plan.errors and not _has_notes(plan):
         return
-    from dtsflow.commands.plan import use_colour
-    from dtsflow.render import render_plan
+    from dtsflow.commands.common import use_colour
+    from dtsflow.plan.render import render_plan
 
     out.write(render_plan(plan, "text", color=use_colour(out)).rstrip("\n") + "\n\n")
 
 
-def _execute(
-    plan: Plan, client: DtsClient, args: argparse.Namespace, journal: Journal, timeout: float | None, out: TextIO
-) -> int:
-    from dtsflow.executor import Executor
-    from dtsflow.progress import JsonProgress, LiveProgress, PlainProgress
-    from dtsflow.report import render_report_text
-    from dtsflow.secrets import resolve_secret
+def execute(
+    plan: Plan,
+    client: DtsClient,
+    args: ApplyArgs,
+    journal: Journal,
+    timeout: float | None,
+    out: TextIO,
+    stop: threading.Event | None = None,
+    *,
+    secrets_checked: bool = False,
+) -> ApplyReport:
+    """Run the plan with progress on `out`, print the report, write `--report`. With `stop` given (the watch), the
+    caller owns the signals; otherwise Ctrl-C sets a stop event of this run."""
+    from dtsflow.apply.executor import Executor
+    from dtsflow.apply.progress import JsonProgress, LiveProgress, PlainProgress
+    from dtsflow.apply.report import render_report_text
+    from dtsflow.commands.common import secret_policy
 
     live_view: LiveProgress | None = None
     observer: Observer
@@ -162,36 +227,77 @@ def _execute(
         observer = live_view
     else:
         observer = PlainProgress(out)
-    stop = threading.Event()
+    timeline: Timeline | None = None
+    if args.report:
+        from dtsflow.apply.timeline import Timeline
+
+        timeline = Timeline(observer)
+        observer = timeline
+    own_signals = stop is None
+    stop = stop if stop is not None else threading.Event()
     executor = Executor(
         client,
         journal=journal,
         observer=observer,
         parallelism=args.parallelism,
-        resolve_secret=resolve_secret,
+        resolve_secret=secret_policy(args.manifests).resolve,
         timeout=timeout,
         stop_event=stop,
     )
-    previous = _install_interrupt(stop, out)
+    interrupts = _Interrupts(stop) if own_signals else None
     try:
-        report = executor.apply(plan)
+        if live_view is not None:
+            live_view.start()  # inside the try: whatever happens next, the finally stops it
+        report = executor.apply(plan, secrets_checked=secrets_checked)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if interrupts is not None:
+            interrupts.restore()
         if live_view is not None:
             live_view.close()
+    if interrupts is not None and interrupts.first == signal.SIGTERM:
+        report.terminated = True
+    if timeline is not None and args.report:
+        _write_html_report(args.report, report, timeline.events)
     if args.format == "json":
         out.write(json.dumps(report.to_dict(), sort_keys=True) + "\n")
     else:
         out.write("\n" + render_report_text(report) + "\n")
     out.flush()
-    return report.exit_code
+    return report
 
 
-def _install_interrupt(stop: threading.Event, out: TextIO) -> Any:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt  # second Ctrl-C: leave now
-        stop.set()
-        print("interrupt: finishing calls in flight, no new steps (Ctrl-C again to exit at once)", file=sys.stderr)
+def _write_html_report(path: str, report: ApplyReport, events: list[TimedEvent]) -> None:
+    from dtsflow.apply.report_file import write_report
+    from dtsflow.apply.report_html import render_report_html
 
-    return signal.signal(signal.SIGINT, handler)
+    write_report(path, render_report_html(report, events))
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM during an apply. The first stops launching steps (calls in flight finish, the report is
+    printed; exit 130 for Ctrl-C, 143 for SIGTERM: a cancelled CI job or an evicted pod). A second signal leaves
+    at once, whatever the process is waiting for: the journal is written ahead of every create, so a re-run
+    converges, and the kernel releases the apply lock."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.first: int | None = None
+        self._previous = {sig: signal.signal(sig, self.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.first is not None:
+            code = ExitCode.TERMINATED if signal.SIGTERM in (signum, self.first) else ExitCode.INTERRUPTED
+            with contextlib.suppress(OSError, ValueError):
+                print(f"{signal.Signals(signum).name} again: exiting at once", file=sys.stderr)
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(int(code))  # not an exception: no `finally` may keep the process waiting for a thread
+        self.first = signum
+        self.stop.set()
+        what = "interrupt" if signum == signal.SIGINT else signal.Signals(signum).name
+        again = "Ctrl-C" if signum == signal.SIGINT else "send it"
+        print(f"{what}: finishing calls in flight, no new steps ({again} again to exit at once)", file=sys.stderr)
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 import threading
 from types import FrameType
 
-from dtsflow.connect import is_loopback_host
+from dtsflow.client.loopback import is_loopback_host
 from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY
-from dtsflow.emulator.options import durations_from_args, faults_from_args
-from dtsflow.errors import ConfigError
+from dtsflow.emulator.settings import EmulatorOptions, durations_of, faults_of
+from dtsflow.errors import ConfigError, ExitCode
 
 
-def run(args: argparse.Namespace) -> int:
-    from dtsflow.emulator.server import make_server
+def run(args: EmulatorOptions) -> int:
+    from dtsflow.emulator.server import RunningEmulator, make_server
     from dtsflow.emulator.store import StateError
 
     secret = args.secret_key or os.environ.get("DTSFLOW_EMULATOR_SECRET_KEY")
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.time_scale < 0:
         raise ConfigError("--time-scale must not be negative")
     try:
-        faults = faults_from_args(args)
+        faults = faults_of(args)
         server = make_server(
             state_path=args.state,
             host=args.host,
@@ -37,18 +36,18 @@ def run(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             faults=faults,
             security_token=args.security_token,
-            durations=durations_from_args(args),
+            durations=durations_of(args),
             verbose=args.verbose,
+            realism=args.realism,
         )
     except (ValueError, StateError) as exc:
         raise ConfigError(f"emulator: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 
-    raw_host, port = server.server_address[:2]
-    host = raw_host.decode() if isinstance(raw_host, bytes) else str(raw_host)
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    running = RunningEmulator(server, thread, args.state, temp_dir=None)  # its stop() is the one teardown
+    url = running.url
     dev = secret_key == DEV_SECRET_KEY
     print(f"dtsflow emulator listening on {url}")
     print(f"  state file   {os.path.abspath(args.state)}")
@@ -56,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  secret key   {secret_key if dev else '(as given; not shown)'}")
     if args.security_token:
         print("  STS          requests must carry the configured x-bce-security-token")
+    print(f"  admin token  {server.admin_token} (header X-Dtsflow-Emulator-Token for /_emulator/ requests)")
     print(f"  time scale   {args.time_scale:g}")
+    print(f"  realism      {args.realism}")
     if faults:
         print(f"  faults       {', '.join(sorted(faults))}")
     if not is_loopback_host(args.host):
@@ -73,20 +74,15 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, on_term)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
-    code = 0
+    code = ExitCode.OK
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
-        code = 130
+        code = ExitCode.INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join(timeout=5)
-        server.engine.store.close()
+        running.stop()
     print("dtsflow emulator stopped", flush=True)
     return code

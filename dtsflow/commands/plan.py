@@ -6,52 +6,91 @@ Exit codes: 0 (no changes, or changes without --detailed-exitcode), 2 (changes, 
 
 from __future__ import annotations
 
-import argparse
-import os
+import re
+import shlex
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from dtsflow.plan import Plan
-    from dtsflow.planner import Manifests
-    from dtsflow.refresh import Live
+from dtsflow.commands.args import PlanArgs
+from dtsflow.errors import ConfigError, ExitCode
+from dtsflow.escape import for_terminal
 
-
-def use_colour(stream: object) -> bool:
-    """Colours only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+SECRET_LIKE = re.compile(r"pass|secret|token|credential|private", re.IGNORECASE)
 
 
-def plan_from_flags(manifests: Manifests, live: Live, args: argparse.Namespace) -> Plan:
-    """The plan, shaped by the flags `plan` and `apply` share: --prune, --allow-replace, --reconfigure."""
-    from dtsflow.planner import make_plan
+def check_recordable_vars(items: tuple[str, ...]) -> None:
+    """A saved plan records the `--var` values it was made with: refuse one whose name says it is a secret."""
+    for item in items:
+        name = item.partition("=")[0]
+        if SECRET_LIKE.search(name):
+            raise ConfigError(
+                f"--var {name} looks like a secret, and a saved plan records its --var values: pass secrets with "
+                "secret() in the manifest instead"
+            )
 
-    return make_plan(
-        manifests, live, prune=args.prune, allow_replace=args.allow_replace, reconfigure=list(args.reconfigure)
-    )
+
+def check_out_path(path: str) -> None:
+    if Path(path).is_dir():
+        raise ConfigError(f"-o {path}: is a directory; give a file name such as {Path(path) / 'plan.json'}")
 
 
-def run(args: argparse.Namespace) -> int:
-    from dtsflow.connect import open_client
-    from dtsflow.loader import load_from_args
-    from dtsflow.refresh import fetch_live
-    from dtsflow.render import render_plan
-    from dtsflow.savedplan import save_plan
+def apply_hint(args: PlanArgs) -> str:
+    """The exact command that applies the saved plan: the plan records its variables, not where the API is."""
+    words = ["dtsflow", "apply", args.out or ""]
+    api = args.api
+    if api.emulator:
+        words.append("--emulator")
+        if api.realism != "plain":
+            words += ["--realism", api.realism]
+    if api.endpoint:
+        words += ["--endpoint", api.endpoint]
+    if api.allow_insecure_http:
+        words.append("--allow-insecure-http")
+    if api.profile:
+        words += ["--profile", api.profile]
+    for directory in args.manifests.secret_dir:
+        words += ["--secret-dir", directory]
+    for name in args.manifests.allow_env:
+        words += ["--allow-env", name]
+    return " ".join(shlex.quote(w) for w in words)
 
-    manifests = load_from_args(args)  # every manifest is valid before any request is sent
-    with open_client(args) as client:
-        live = fetch_live(client)
-    plan = plan_from_flags(manifests, live, args)
+
+def run(args: PlanArgs) -> int:
+    from dtsflow.commands.common import load, shaped_plan, use_colour
+    from dtsflow.commands.connect import open_client
+    from dtsflow.plan.refresh import fetch_live, manages
+    from dtsflow.plan.render import render_plan
+    from dtsflow.plan.saved import save_plan
+
+    manifests = load(args.manifests)  # every manifest is valid before any request is sent
+    if args.apply_key_id is not None and (not args.out or not args.apply_key_id.strip()):
+        raise ConfigError("--apply-key-id names the key that will apply a saved plan: give it with -o PLAN.json")
+    if args.out:
+        check_out_path(args.out)  # before any request
+        check_recordable_vars(args.manifests.var)
+    with open_client(args.api) as client:
+        live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
+        origin = (client.endpoint_label, client.key_digest)
+    plan = shaped_plan(manifests, live, args.shape)
     sys.stdout.write(render_plan(plan, args.format, color=args.format == "text" and use_colour(sys.stdout)))
     sys.stdout.flush()
     if plan.errors:
         names = ", ".join(c.task for c in plan.errors)
-        print(f"error: the plan cannot be applied: {names}", file=sys.stderr)
-        return 1
+        print(for_terminal(f"error: the plan cannot be applied: {names}"), file=sys.stderr)
+        return ExitCode.ERROR
     if args.out:
-        save_plan(plan, args.out)
-        print(f"Saved the plan to {args.out}; apply it with: dtsflow apply {args.out}", file=sys.stderr)
+        from dtsflow.client.credentials import access_key_digest
+        from dtsflow.manifest.load import parse_var_args
+        from dtsflow.plan.model import PlanOrigin
+
+        made_with = PlanOrigin(
+            endpoint=origin[0],
+            access_key_digest=access_key_digest(args.apply_key_id) if args.apply_key_id else origin[1],
+            variables=parse_var_args(args.manifests.var),
+            var_files=list(args.manifests.var_file),
+        )
+        save_plan(plan.model_copy(update={"origin": made_with}), args.out)
+        print(f"Saved the plan to {args.out}; apply it with: {apply_hint(args)}", file=sys.stderr)
     if args.detailed_exitcode and plan.has_changes:
-        return 2
-    return 0
+        return ExitCode.CHANGES
+    return ExitCode.OK

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from dtsflow.commands.args import RenderArgs
+from dtsflow.commands.common import env_policy
 from dtsflow.errors import ManifestError
-from dtsflow.loader import expand_paths, load_var_files, parse_var_args, read_text
-from dtsflow.templating import RenderError, redact_line, render
+from dtsflow.manifest.load import expand_paths, load_var_files, parse_var_args, read_text
+from dtsflow.manifest.templating import RenderError, redact_line, render
 
 
 def number_lines(text: str) -> str:
@@ -16,16 +17,17 @@ def number_lines(text: str) -> str:
     return "".join(f"{n:>{width}} | {redact_line(line)}\n" for n, line in enumerate(lines, start=1))
 
 
-def run(args: argparse.Namespace) -> int:
-    context = load_var_files(args.var_file or [])
-    context.update(parse_var_args(args.var or []))
-    files, problems = expand_paths(args.paths)
+def run(args: RenderArgs) -> int:
+    options = args.manifests
+    context = load_var_files(list(options.var_file))
+    context.update(parse_var_args(options.var))
+    files, problems = expand_paths(list(options.paths))
     if problems:
         raise ManifestError(problems)
     out = sys.stdout
     for index, file in enumerate(files):
         try:
-            rendered = render(read_text(file), file, context)
+            rendered = render(read_text(file), file, context, env_policy=env_policy(options))
         except RenderError as exc:
             raise ManifestError([exc.diagnostic]) from None
         if len(files) > 1:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from dtsflow.schema import render_schema, schema_file
+from dtsflow.commands.args import SchemaArgs
+from dtsflow.manifest.schema import render_schema, schema_file
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: SchemaArgs) -> int:
     path = schema_file()
     sys.stdout.write(path.read_text(encoding="utf-8") if path is not None else render_schema())
     return 0

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
+from dtsflow.commands.args import ValidateArgs
+from dtsflow.commands.common import load
 
-from dtsflow.loader import load_from_args
 
-
-def run(args: argparse.Namespace) -> int:
-    loaded = load_from_args(args)
+def run(args: ValidateArgs) -> int:
+    loaded = load(args.manifests)
     files = len(loaded.paths)
     tasks = len(loaded.tasks)
     print(f"{tasks} task{'s' if tasks != 1 else ''} in {files} file{'s' if files != 1 else ''} are valid")

@@ -1,4 +1,4 @@
-"""Verification of BCE auth v1 signatures, with the same functions the client signs with (`dtsflow.signing`)."""
+"""Verification of BCE auth v1 signatures, with the same functions the client signs with (`dtsflow.client.signing`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dtsflow import signing
+from dtsflow.client import signing
 from dtsflow.emulator.config import FUTURE_SKEW_SECONDS
 from dtsflow.emulator.failures import ApiFailure
 

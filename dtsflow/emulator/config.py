@@ -30,6 +30,14 @@ OPERATIONS = (
     "delete",
     "rename",
     "resize",
+    "assignTags",
     "schema",
     "vpc",
+    "rollbackConfig",
+    "rollbackPrecheck",
+    "rollbackCheck",
+    "rollback",
 )
+
+ADMIN_TOKEN_HEADER = "X-Dtsflow-Emulator-Token"
+"""The admin endpoints' token header; the token is printed at start-up (`RunningEmulator.admin_token`)."""

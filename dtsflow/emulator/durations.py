@@ -15,6 +15,8 @@ class Durations:
     schema_load: float = 2.0  # structure migration of a task with `schema` in dataType
     base_load: float = 8.0  # full data load of a task with `base` in dataType
     run_failure: float = 3.0  # running -> runFailed for a `run-fail` host
+    lag_start: float = 60.0  # replication delay (emulated seconds) when the incremental phase begins
+    catch_up: float = 20.0  # time for that delay to fall to the steady 0-3 s
 
 
 def durations_from(value: Durations | dict[str, float] | None) -> Durations:

@@ -32,6 +32,7 @@ KNOWN_KEYS = frozenset(
         "clock_skew_s",
         "seed",
         "token_ttl_s",
+        "lag_s",
     }
 )
 DEFAULT_ERROR_STATUS = 503
@@ -122,6 +123,7 @@ class Faults:
         self.rate_limit_rps = _number(spec.get("rate_limit_rps", 0), "rate_limit_rps")
         self.rate_limit_burst = _number(spec.get("rate_limit_burst", max(1.0, self.rate_limit_rps)), "rate_limit_burst")
         self.clock_skew_s = float(spec.get("clock_skew_s", 0) or 0)
+        self.lag_s = _lags(spec.get("lag_s"))
         seed = spec.get("seed", 0)
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -138,6 +140,10 @@ class Faults:
                     "drop_response": {op: r.count for op, r in self.drop_response.items() if not r.probability},
                 },
             }
+
+    def lag_for(self, task_name: str) -> float:
+        """Extra replication delay (emulated seconds) for a task: by its name, else `*`, else none."""
+        return self.lag_s.get(task_name, self.lag_s.get("*", 0.0))
 
     def delay(self) -> float:
         if not self.latency_s and not self.jitter_s:
@@ -185,6 +191,15 @@ class Faults:
                 if rule.probability > 0 and self._rng.random() < rule.probability:
                     return True
         return False
+
+
+def _lags(value: Any) -> dict[str, float]:
+    """`lag_s`: a number of seconds for every task, or `{taskName | "*": seconds}`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        value = {"*": value}
+    return {str(name): _number(seconds, f"lag_s.{name}") for name, seconds in value.items()}
 
 
 def _failure(rule: _Rule) -> ApiFailure:

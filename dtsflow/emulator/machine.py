@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dtsflow.statuses import RUNNING_STATUSES, TaskStatus
+from dtsflow.client.statuses import RUNNING_STATUSES, TaskStatus
 
 Timeline = list[list[object]]  # [[status: str, at: float], ...], ascending by time (JSON-friendly)
 

@@ -1,5 +1,5 @@
-"""Command-line options of `dtsflow emulator` (argparse only, so that `dtsflow --help` stays fast), and their
-translation into the `faults` dictionary that `start_in_thread(faults=...)` and `POST /_emulator/faults` take."""
+"""Command-line options of `dtsflow emulator` (argparse only, so that `dtsflow --help` stays fast); the CLI turns
+them into `dtsflow.emulator.settings.EmulatorOptions`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ import argparse
 
 from dtsflow.emulator.config import DEFAULT_PORT
 
-TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
-if TYPE_CHECKING:
-    from typing import Any
-
-_OPS = "create, get, list, listWithPage, config, precheck, getPrecheck, skipPrecheck, start, pause, shutdown, delete, rename, resize, or * for all"
+_OPS = "create, get, list, listWithPage, config, precheck, getPrecheck, skipPrecheck, start, pause, shutdown, delete, rename, resize, assignTags, or * for all"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,9 +53,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PHASE=SECONDS",
         help="emulated seconds of a phase before --time-scale: precheck (3), pause (2), shutdown (2), "
-        "schema_load (2), base_load (8), run_failure (3)",
+        "schema_load (2), base_load (8), run_failure (3), lag_start (60: the replication delay when the "
+        "incremental phase begins), catch_up (20: the time that delay takes to fall to 0-3 s)",
     )
     p.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    p.add_argument(
+        "--realism",
+        choices=("plain", "variants"),
+        default="plain",
+        help="plain: one tidy answer shape; variants: every shape the API documentation leaves open (null fields, "
+        "truncated, createTime with a space, initRunning, extra keys, ...; docs/client.md) (default plain)",
+    )
     f = p.add_argument_group("faults (also settable at run time with POST /_emulator/faults)")
     f.add_argument("--latency-ms", type=float, default=0, metavar="MS", help="delay added to every /v1 request")
     f.add_argument("--jitter-ms", type=float, default=0, metavar="MS", help="random extra delay, 0..MS")
@@ -114,72 +118,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--clock-skew", type=float, default=0, metavar="SECONDS", help="shift the clock used to check signatures"
     )
     f.add_argument("--seed", type=int, default=0, help="seed of the fault random generator (default 0)")
-
-
-def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
-    out = []
-    for value in values:
-        op, sep, rest = value.partition("=")
-        if not sep or not op or not rest:
-            raise ValueError(f"{flag} expects OP=VALUE, got {value!r}")
-        out.append((op, rest))
-    return out
-
-
-def durations_from_args(args: argparse.Namespace) -> dict[str, float]:
-    """`--duration PHASE=SECONDS` flags as a mapping (ValueError naming the flag on a bad value)."""
-    out: dict[str, float] = {}
-    for name, seconds in _pairs(args.duration, "--duration"):
-        try:
-            out[name] = float(seconds)
-        except ValueError:
-            raise ValueError(f"--duration {name}: {seconds!r} is not a number of seconds") from None
-    return out
-
-
-def faults_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The `faults` dictionary the flags describe (raises ValueError with the flag's name on a bad value)."""
-    faults: dict[str, Any] = {}
-    try:
-        if args.latency_ms:
-            faults["latency_ms"] = args.latency_ms
-        if args.jitter_ms:
-            faults["jitter_ms"] = args.jitter_ms
-        if args.error_rate:
-            faults["error_rate"] = {op: float(rate) for op, rate in _pairs(args.error_rate, "--error-rate")}
-            faults["error_status"] = args.error_status
-            faults["error_code"] = args.error_code
-        if args.fail_next:
-            rules: dict[str, Any] = {}
-            for op, spec in _pairs(args.fail_next, "--fail-next"):
-                count, _, tail = spec.partition(":")
-                status, _, code = tail.partition(":")
-                rule: dict[str, Any] = {"count": int(count)}
-                if status:
-                    rule["status"] = int(status)
-                if code:
-                    rule["code"] = code
-                rules[op] = rule
-            faults["fail_next"] = rules
-        drops: dict[str, Any] = {}
-        for op, count in _pairs(args.drop_response, "--drop-response"):
-            drops[op] = {"count": int(count)}
-        for op, probability in _pairs(args.drop_probability, "--drop-probability"):
-            drops[op] = {**drops.get(op, {}), "probability": float(probability)}
-        if drops:
-            faults["drop_response"] = drops
-    except ValueError as exc:
-        raise ValueError(str(exc) if "expects" in str(exc) else f"bad fault flag value: {exc}") from None
-    if args.no_dedupe_tokens:
-        faults["dedupe_tokens"] = False
-    if args.token_ttl is not None:
-        faults["token_ttl_s"] = args.token_ttl
-    if args.rate_limit_rps:
-        faults["rate_limit_rps"] = args.rate_limit_rps
-    if args.rate_limit_burst is not None:
-        faults["rate_limit_burst"] = args.rate_limit_burst
-    if args.clock_skew:
-        faults["clock_skew_s"] = args.clock_skew
-    if args.seed:
-        faults["seed"] = args.seed
-    return faults
+    f.add_argument(
+        "--lag-s",
+        action="append",
+        default=[],
+        metavar="NAME=SECONDS",
+        help="add SECONDS of replication delay to the running task NAME (* for every task)",
+    )

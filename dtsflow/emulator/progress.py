@@ -9,7 +9,9 @@ full-only task, or a run failure). Everything shown is derived from these and th
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -56,7 +58,30 @@ def _phase(fraction: float, started: bool) -> str:
     return "running" if started and fraction > 0.0 else "waiting"
 
 
-def dynamic_info(doc: Mapping[str, Any], status: str, now: float) -> tuple[dict[str, Any], list[dict[str, str]], int]:
+@dataclass(frozen=True, slots=True)
+class Lag:
+    """How the replication delay of a running increment is shown (emulated seconds).
+
+    It begins at `start` when the incremental phase begins (`since`, real clock seconds; None = when the load
+    ended) and falls linearly over `catch_up` to a steady 0-3 s; `extra` (the `lag_s` fault) is added on top."""
+
+    start: float = 60.0
+    catch_up: float = 20.0
+    extra: int = 0
+    since: float | None = None
+
+
+def catch_up_delay(dts_id: str, age: float, emulated_now: float, lag: Lag) -> int:
+    """The delay `age` emulated seconds after the incremental phase began, before any injected extra."""
+    steady = (_rows(dts_id, "lag") + int(emulated_now / 10)) % 4  # small and slowly varying
+    if lag.catch_up <= 0 or age >= lag.catch_up:
+        return steady
+    return max(steady, math.ceil(lag.start * (1.0 - age / lag.catch_up)))
+
+
+def dynamic_info(
+    doc: Mapping[str, Any], status: str, now: float, lag: Lag = Lag()
+) -> tuple[dict[str, Any], list[dict[str, str]], int]:
     """(`dynamicInfo`, `subStatus`, `runningTime`) of a task at `now`."""
     run: Mapping[str, Any] = doc.get("_run") or {}
     data_type: Sequence[str] = doc.get("dataType") or []
@@ -106,13 +131,16 @@ def dynamic_info(doc: Mapping[str, Any], status: str, now: float) -> tuple[dict[
     if "increment" in data_type:
         load_done = ran >= schema_s + base_s and bool(run)
         if running and load_done:
-            # a small, slowly varying replication lag, in emulated seconds
-            delay = (_rows(dts_id, "lag") + int(now / scale / 10)) % 4
+            since = lag.since if lag.since is not None else now - (ran - schema_s - base_s)
+            age = max(0.0, now - since) / scale  # emulated seconds since the incremental phase began
+            delay = catch_up_delay(dts_id, age, now / scale, lag) + lag.extra
             sync = "running"
         elif load_done:
             paused_at = float(run.get("stoppedAt") or now)
             delay = int(max(0.0, now - paused_at) / scale)
             sync = "stopped"
+        elif running:
+            delay, sync = int(lag.start) + lag.extra, "waiting"  # the backlog the incremental phase will catch up
         else:
             delay, sync = 0, "waiting"
         ticks = int(max(0.0, ran - schema_s - base_s) / scale)

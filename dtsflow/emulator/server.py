@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -22,33 +24,52 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
+from dtsflow.client.loopback import is_loopback_host
+from dtsflow.clock import SYSTEM_CLOCK, Clock
 from dtsflow.emulator.auth import KeyRing, verify
-from dtsflow.emulator.config import DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES
+from dtsflow.emulator.config import ADMIN_TOKEN_HEADER, DEV_ACCESS_KEY, DEV_SECRET_KEY, MAX_BODY_BYTES
 from dtsflow.emulator.durations import Durations, durations_from
-from dtsflow.emulator.engine import Engine
+from dtsflow.emulator.engine import SECRET_KEYS, Engine
 from dtsflow.emulator.failures import ApiFailure
 from dtsflow.emulator.faults import Faults
 from dtsflow.emulator.store import StateError, Store
 
 _LITERALS = {("POST", "list"): "list", ("POST", "listWithPage"): "listWithPage", ("POST", "schema"): "schema"}
-_ACTIONS = {"start": "start", "pause": "pause", "shutdown": "shutdown", "config": "config"}
+_ACTIONS = {
+    "start": "start",
+    "pause": "pause",
+    "shutdown": "shutdown",
+    "config": "config",
+    "newRollbackCheck": "rollbackCheck",
+    "rollback": "rollback",
+}
+_PAIR_ROUTES = {
+    ("newRollback", "config"): ("POST", "rollbackConfig"),
+    ("rollback", "precheck"): ("GET", "rollbackPrecheck"),
+}
 _ADMIN_BODY_BYTES = 64 << 20
 CLIENT_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 """Socket errors that only mean the client went away."""
 
 
-def is_loopback(address: str) -> bool:
-    """Whether a client address is a loopback one (the only clients the admin endpoints answer)."""
-    import ipaddress
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("***" if str(k).lower() in SECRET_KEYS else _masked(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
+
+def _record(method: str, path: str, query: str, raw: bytes, op: str, dts_id: str, result: Any) -> dict[str, Any]:
     try:
-        ip = ipaddress.ip_address(address)
+        body = _masked(json.loads(raw)) if raw.strip() else None
     except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return bool((mapped or ip).is_loopback)
+        body = "(not JSON)"
+    if op == "create" and isinstance(result, dict):
+        dts_id = str(((result.get("dtsTasks") or [{}])[0] or {}).get("dtsId") or "")
+    return {"method": method, "path": path, "query": query, "body": body, "op": op, "dtsId": dts_id}
 
 
 def route(method: str, path: str, query_keys: set[str]) -> tuple[str, str] | tuple[None, str]:
@@ -82,6 +103,8 @@ def route(method: str, path: str, query_keys: set[str]) -> tuple[str, str] | tup
         return None, "method"
     if len(rest) == 2:
         name, action = rest
+        if (name, action) == ("tag", "assign"):
+            return ("assignTags", "") if method == "PUT" else (None, "method")
         if action == "precheck":
             if method == "POST":
                 return "precheck", name
@@ -90,6 +113,11 @@ def route(method: str, path: str, query_keys: set[str]) -> tuple[str, str] | tup
             return None, "method"
         if action in _ACTIONS:
             return (_ACTIONS[action], name) if method == "POST" else (None, "method")
+    if len(rest) == 3:  # the one-click reverse family: newRollback/config, rollback/precheck
+        pair_route = _PAIR_ROUTES.get((rest[1], rest[2]))
+        if pair_route is not None:
+            wanted, operation = pair_route
+            return (operation, rest[0]) if method == wanted else (None, "method")
     return None, "uri"
 
 
@@ -159,6 +187,9 @@ class EmulatorServer(ThreadingHTTPServer):
         self.faults = faults
         self.stats = Stats()
         self.verbose = verbose
+        self.recorded: list[dict[str, Any]] | None = None  # RunningEmulator.record_requests()
+        # Printed at start-up; an admin request carries it in ADMIN_TOKEN_HEADER (or is loopback JSON, see _admin).
+        self.admin_token = secrets.token_urlsafe(24)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, Handler)
@@ -167,6 +198,7 @@ class EmulatorServer(ThreadingHTTPServer):
         faults = Faults(spec)
         self.faults = faults
         self.engine.configure_tokens(dedupe=faults.dedupe_tokens, ttl_s=faults.token_ttl_s)
+        self.engine.configure_lag(faults.lag_for)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -257,6 +289,7 @@ class Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 size += length
                 if size > limit:
+                    self.close_connection = True  # the rest of the body stays unread: never read it as a request
                     raise ApiFailure(413, "EntityTooLarge", "The request body is too large")
                 chunks.append(self.rfile.read(length))
                 self.rfile.readline(1024)
@@ -383,6 +416,8 @@ class Handler(BaseHTTPRequestHandler):
             server.stats.fault(injected[0])
             raise injected[1]
         result = self._run(op, dts_id, query, body_raw)
+        if server.recorded is not None:
+            server.recorded.append(_record(self.command, path, raw_query, body_raw, op, dts_id, result))
         if faults.drop(op):
             server.stats.fault("drop_response")
             server.stats.outcome(op, "dropped")
@@ -393,7 +428,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _run(self, op: str, dts_id: str, query: dict[str, str], body_raw: bytes) -> Any:
         engine = self.server.engine
-        needs_body = op in ("create", "list", "listWithPage", "config", "rename", "resize", "schema")
+        needs_body = op in (
+            "create", "list", "listWithPage", "config", "rename", "resize", "schema", "rollbackConfig", "rollback",
+            "assignTags",
+        )  # fmt: skip
         body = self._json(body_raw) if needs_body else {}
         if op == "create":
             return engine.create(body, query.get("clientToken", ""))
@@ -422,8 +460,19 @@ class Handler(BaseHTTPRequestHandler):
         if op == "rename":
             engine.rename(dts_id, body)
             return None
+        if op == "assignTags":
+            engine.assign_tags(body)
+            return {"success": True}
         if op == "resize":
             return engine.resize(dts_id, body, query.get("clientToken", ""))
+        if op == "rollbackConfig":
+            return engine.rollback_config(dts_id, body)
+        if op == "rollbackPrecheck":
+            return engine.get_rollback_precheck(dts_id)
+        if op == "rollbackCheck":
+            return engine.rollback_check(dts_id)
+        if op == "rollback":
+            return engine.switch(dts_id, body)
         if op == "schema":
             return {"success": True, "result": {"schemaAll": {}}}
         if op == "vpc":
@@ -432,10 +481,33 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- /_emulator ----------------------------------------------------------------------------------------
 
+    def _admin_allowed(self) -> bool:
+        """The start-up token, or a request a web page cannot make: a loopback `Host` (no DNS rebinding) and, to
+        change anything, a JSON content type (a cross-site form cannot send one without a CORS preflight, which the
+        emulator never grants)."""
+        token = self.headers.get(ADMIN_TOKEN_HEADER, "")
+        if token and hmac.compare_digest(token.encode(), self.server.admin_token.encode()):
+            return True
+        host = urlsplit("//" + (self.headers.get("Host") or "")).hostname or ""
+        if not (host == "localhost" or is_loopback_host(host)):
+            return False
+        if self.command in ("GET", "HEAD"):
+            return True
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return content_type == "application/json"
+
     def _admin(self, path: str, raw_query: str, request_id: str) -> None:
-        if not is_loopback(str(self.client_address[0])):
+        if not is_loopback_host(str(self.client_address[0])):
             self.close_connection = True  # the body stays unread: do not reuse this connection
             raise ApiFailure(403, "AccessDenied", "The admin endpoints answer loopback clients only")
+        if not self._admin_allowed():
+            self.close_connection = True
+            raise ApiFailure(
+                403,
+                "AccessDenied",
+                f"Admin requests need the {ADMIN_TOKEN_HEADER} header printed at start-up, or a loopback Host "
+                "and Content-Type: application/json",
+            )
         server = self.server
         body = self._json(self._read_body(_ADMIN_BODY_BYTES))
         key = (self.command, path.rstrip("/"))
@@ -484,6 +556,7 @@ class RunningEmulator:
         first = next(iter(server.keys.keys.items()))
         self.access_key = first[0]
         self.secret_key = first[1].secret_key
+        self.admin_token = server.admin_token  # for the admin endpoints' ADMIN_TOKEN_HEADER
         self._stopped = False
 
     @property
@@ -499,6 +572,13 @@ class RunningEmulator:
 
     def set_faults(self, faults: dict[str, Any] | None) -> None:
         self._server.set_faults(faults)
+
+    def record_requests(self) -> list[dict[str, Any]]:
+        """From now on keep every answered `/v1` request: method, path, raw query, body (every password masked),
+        operation and task id (for a create, the id it answered). The returned list fills as requests come."""
+        recorded: list[dict[str, Any]] = []
+        self._server.recorded = recorded
+        return recorded
 
     def seed(self, specs: list[dict[str, Any]]) -> list[str]:
         return self._server.engine.seed(specs)
@@ -538,6 +618,8 @@ def make_server(
     extra_keys: list[tuple[str, str, str | None]] | None = None,
     durations: Durations | dict[str, float] | None = None,
     verbose: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
+    realism: str = "plain",
 ) -> EmulatorServer:
     fault_state = Faults(faults)
     durations = durations_from(durations)
@@ -552,7 +634,8 @@ def make_server(
         except OSError as exc:
             raise StateError(f"{state_path}: cannot create its directory ({exc.strerror or exc})") from None
     store = Store(state_path)  # StateError when the file is not a usable state file
-    engine = Engine(store, time_scale=time_scale, durations=durations_from(durations))
+    engine = Engine(store, time_scale=time_scale, durations=durations_from(durations), clock=clock)
+    engine.configure_realism(realism)
     server_class = EmulatorServer6 if ":" in host else EmulatorServer
     try:
         server = server_class((host, port), engine, keys, fault_state, verbose)
@@ -575,8 +658,21 @@ def start_in_thread(
     security_token: str | None = None,
     extra_keys: list[tuple[str, str, str | None]] | None = None,
     durations: Durations | dict[str, float] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    realism: str = "plain",
 ) -> RunningEmulator:
-    """Serve the emulator from a daemon thread; `state_path=None` uses a fresh temporary state."""
+    """Serve an emulator from a daemon thread on `host:port` (port 0 = ephemeral); use it as a context manager.
+
+    `state_path=None` uses a fresh temporary state removed at `stop()`. `time_scale` multiplies every
+    asynchronous duration (1.0 = seconds for a person watching; tests use ~0.01). `faults` takes the keys of
+    `POST /_emulator/faults` (docs/emulator.md). `security_token` turns the key pair into an STS pair that
+    must send that `x-bce-security-token`; `extra_keys` adds (access key, secret key, token or None) triples.
+    `durations` overrides emulated seconds of phases (`precheck`, `pause`, `shutdown`, `schema_load`,
+    `base_load`, `run_failure`) before `time_scale` applies. `clock` (default: the system clock) drives the tasks'
+    timelines: a test passes a `dtsflow.clock.ManualClock` and advances it instead of sleeping. `realism`:
+    `plain` (one tidy answer shape) or `variants` (every shape the API documentation leaves open; see
+    `dtsflow.emulator.realism`).
+    """
     temp_dir = None
     if state_path is None:
         temp_dir = tempfile.mkdtemp(prefix="dtsflow-emulator-")
@@ -593,6 +689,8 @@ def start_in_thread(
             security_token=security_token,
             extra_keys=extra_keys,
             durations=durations,
+            clock=clock,
+            realism=realism,
         )
     except BaseException:
         if temp_dir:

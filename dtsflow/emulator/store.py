@@ -11,6 +11,7 @@ not used by two threads at once, and opening one per request would cost more tha
 from __future__ import annotations
 
 import json
+import os
 import queue
 import secrets
 import sqlite3
@@ -73,6 +74,21 @@ def _parsed(text: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
+def _create_private(path: str) -> None:
+    """Create the state file 0600 before SQLite opens it (its -wal and -shm files copy the file's mode).
+
+    Other users must not read or plant emulator state; an existing file keeps its mode (`dtsflow --emulator`
+    refuses one open to others, naming the fix).
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        os.close(os.open(path, flags, 0o600))
+    except OSError as exc:
+        raise StateError(f"{path}: cannot open the state file ({exc.strerror or exc})") from None
+
+
 class Store:
     """Tasks, idempotency tokens and an id counter in one SQLite file."""
 
@@ -81,6 +97,7 @@ class Store:
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        _create_private(path)
         try:
             with self._connection() as conn:
                 conn.executescript(_SCHEMA)
@@ -115,7 +132,13 @@ class Store:
         try:
             yield conn
         finally:
-            self._pool.put(conn)
+            if conn.in_transaction:  # a failed COMMIT (or ROLLBACK) left it inside: never hand it out again
+                with self._lock:
+                    if conn in self._all:
+                        self._all.remove(conn)
+                conn.close()
+            else:
+                self._pool.put(conn)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -124,10 +147,14 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # the body failed, or COMMIT did (a deferred constraint, I/O): undo it
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # the connection is then dropped, not pooled
                 raise
-            conn.execute("COMMIT")
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._connection() as conn:
@@ -145,13 +172,14 @@ class Store:
     # ---- tasks ---------------------------------------------------------------------------------------------
 
     @staticmethod
-    def new_id(conn: sqlite3.Connection) -> str:
-        """`dtsm` + a base-36 sequence number + random characters: unique, and sortable by creation order."""
+    def new_id(conn: sqlite3.Connection, prefix: str = "dtsm") -> str:
+        """`dtsm` (`dtsr` for a reverse pair) + a base-36 sequence number + random characters: unique, and sortable
+        by creation order (after the prefix)."""
         row = conn.execute("SELECT value FROM meta WHERE key='seq'").fetchone()
         seq = int(row[0]) + 1 if row else 1
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('seq', ?)", (str(seq),))
         tail = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-        return f"dtsm{_base36(seq, 8)}{tail}"
+        return f"{prefix}{_base36(seq, 8)}{tail}"
 
     @staticmethod
     def get(conn: sqlite3.Connection, dts_id: str, *, shared: bool = False) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dtsflow.emulator import start_in_thread
 from tests.apply.conftest import Env, apply_in_process, task
 
 TASKS = 20
@@ -114,7 +115,7 @@ def test_sigkill_at_ten_points_then_rerun_converges(
     orphans_left = 0
     warm = _start_warm(env, manifest)
     for point, (trigger, k) in enumerate(KILL_POINTS):
-        httpx.post(env.url + "/_emulator/reset", timeout=10).raise_for_status()
+        httpx.post(env.url + "/_emulator/reset", json={}, timeout=10).raise_for_status()
         shutil.rmtree(env.cwd / ".dtsflow", ignore_errors=True)
         env.reset_stats()
         assert _run_and_kill(env, warm, trigger, k), f"the run ended before {trigger} {k}"
@@ -157,18 +158,22 @@ def test_ctrl_c_finishes_calls_in_flight_reports_and_exits_130(env: Env) -> None
     assert len(env.tasks()) == 6
 
 
-def test_a_second_apply_in_the_same_directory_is_refused(env: Env) -> None:
-    env.faults(latency_ms=150)  # the first run takes a few seconds: the second starts while it runs
-    manifest = env.write([task(f"p{i}") for i in range(3)])
-    first = env.popen_apply(manifest, "--auto-approve")
-    began = time.monotonic()
-    while env.mutating() == 0 and time.monotonic() - began < DEADLINE:
-        time.sleep(0.005)
-    second = env.apply(manifest, "--auto-approve")
-    out, err = first.communicate(timeout=60)
-    assert first.returncode == 0, out + err
-    assert second.returncode == 1 and "another dtsflow apply is running" in second.stderr
-    assert len(env.tasks()) == 3
+def test_a_second_apply_in_the_same_directory_is_refused(tmp_path: Path) -> None:
+    # The first run waits on prechecks that take minutes (time_scale 100): it surely holds the lock while the
+    # second starts, however slowly a loaded machine starts an interpreter; then Ctrl-C ends it.
+    with start_in_thread(time_scale=100.0) as slow:
+        env = Env(slow.url, slow.access_key, slow.secret_key, tmp_path)
+        manifest = env.write([task(f"p{i}") for i in range(3)])
+        first = env.popen_apply(manifest, "--auto-approve")
+        began = time.monotonic()
+        while env.stats()["requests"].get("precheck", 0) < 3 and time.monotonic() - began < 60:
+            time.sleep(0.02)
+        second = env.apply(manifest, "--auto-approve")
+        assert len(env.tasks()) == 3  # the first run's, and nothing from the second
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=60)
+    assert second.returncode == 1 and "another dtsflow apply is running" in second.stderr, second.stderr
+    assert first.returncode == 130, out + err
 
 
 def test_two_applies_from_two_directories_never_duplicate_a_task(

@@ -8,31 +8,32 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dtsflow.apply.events import StepPolled
+from dtsflow.apply.executor import Executor
+from dtsflow.apply.journal import Journal
+from dtsflow.apply.poller import PollPolicy
+from dtsflow.apply.report import Outcome
+from dtsflow.apply.tokens import token_for_body as client_token
+from dtsflow.client.credentials import Credentials
 from dtsflow.client.http import HttpDtsClient
-from dtsflow.credentials import Credentials
+from dtsflow.client.wire import create_body
+from dtsflow.clock import ManualClock
 from dtsflow.emulator import RunningEmulator, start_in_thread
 from dtsflow.errors import ConfigError
-from dtsflow.events import EventLog, StepPolled
-from dtsflow.executor import Executor
-from dtsflow.journal import Journal, client_token
-from dtsflow.manifest import TaskSpec
-from dtsflow.plan import Action, Change, Plan, Step, StepKind
-from dtsflow.planner import make_plan
-from dtsflow.refresh import fetch_live
-from dtsflow.report import Outcome
-from dtsflow.transitions import STEP_RULES
-from dtsflow.waiter import PollPolicy
-from dtsflow.wire import create_body
+from dtsflow.manifest.model import TaskSpec
+from dtsflow.plan.model import Action, Change, Plan, Step, StepKind
+from dtsflow.plan.planner import make_plan
+from dtsflow.plan.refresh import fetch_live
+from dtsflow.plan.transitions import STEP_SPECS
 from tests.apply.conftest import MUTATING, task
-from tests.helpers import REPO
+from tests.helpers import REPO, EventLog
 
-FAST = PollPolicy(initial=0.02, factor=1.5, cap=0.2)
+FAST = PollPolicy(floor=0.02, fraction=0.1, cap=0.2)
 
 
 class Manifests:
@@ -68,7 +69,7 @@ def executor(client: HttpDtsClient, tmp_path: Path, **kw: Any) -> Executor:
 
 
 def step(kind: StepKind) -> Step:
-    rule = STEP_RULES[kind]
+    rule = STEP_SPECS[kind]
     return Step(kind=kind, expect=sorted(rule.expect), wait_for=sorted(rule.wait_for), fail_on=sorted(rule.fail_on))
 
 
@@ -174,14 +175,15 @@ def test_ctrl_c_before_the_first_step_sends_nothing(
 
 
 def test_the_overall_timeout_ends_a_wait(tmp_path: Path) -> None:
-    with start_in_thread(time_scale=1.0) as slow:  # a precheck takes 3 s here
-        with HttpDtsClient(slow.url, Credentials(slow.access_key, slow.secret_key), trust_env=False) as c:
+    # The emulator's clock stands still: the precheck cannot finish, whatever the machine's load; only the
+    # --timeout deadline can end the wait.
+    with start_in_thread(time_scale=1.0, clock=ManualClock()) as frozen:
+        with HttpDtsClient(frozen.url, Credentials(frozen.access_key, frozen.secret_key), trust_env=False) as c:
             plan = make_plan(Manifests([spec("a")]), fetch_live(c))
-            began = time.monotonic()
             report = executor(c, tmp_path, timeout=0.5).apply(plan)
-            assert time.monotonic() - began < 2.5
     result = report.tasks[0]
-    assert result.outcome is Outcome.FAILED and "timed out" in result.message
+    assert result.outcome is Outcome.FAILED and "timed out at the --timeout deadline" in result.message
+    assert report.timed_out
     assert result.done == ["create", "config"] and result.not_done == ["precheck", "start"]
 
 
@@ -248,11 +250,57 @@ def test_a_dependency_waits_for_its_prerequisite(emu: RunningEmulator, client: H
 def test_the_executor_cannot_re_plan() -> None:
     """It consumes the plan's steps: none of its modules even loads the planner (or the refresh it needs)."""
     code = (
-        "import sys, dtsflow.executor, dtsflow.steps, dtsflow.levels, dtsflow.stepwait; "
-        "print(sorted(m for m in sys.modules if m in ('dtsflow.planner', 'dtsflow.refresh', 'dtsflow.diff')))"
+        "import sys, dtsflow.apply.executor, dtsflow.apply.steps, dtsflow.apply.guards, dtsflow.apply.waits; "
+        "print(sorted(m for m in sys.modules if m in ('dtsflow.plan.planner', 'dtsflow.plan.refresh', 'dtsflow.plan.diff')))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
     env["PYTHONPATH"] = str(REPO)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_secret_file_removed_mid_apply_fails_its_task_keeping_what_is_known(
+    emu: RunningEmulator, client: HttpDtsClient, tmp_path: Path
+) -> None:
+    from dtsflow.apply.events import Event, StepStarted
+    from dtsflow.manifest.secrets import SecretPolicy
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    password = secrets / "db"
+    password.write_text("pw\n")
+    body = task("a")
+    body["src"]["password"] = f"${{secret:file:{password}}}"
+    plan = make_plan(Manifests([TaskSpec.model_validate(body)]), fetch_live(client))
+    log = EventLog()
+
+    def observe(event: Event) -> None:
+        log(event)
+        if isinstance(event, StepStarted) and event.step == "config":
+            password.unlink()  # after the pre-flight read every secret: removed while the apply runs
+
+    policy = SecretPolicy.from_operator([str(secrets)], env={})
+    report = executor(client, tmp_path, observer=observe, resolve_secret=policy.resolve).apply(plan)
+    [result] = report.tasks
+    assert result.outcome is Outcome.FAILED
+    assert result.dts_id is not None and result.dts_id.startswith("dts")  # the task created before is named
+    assert result.done == ["create"] and result.not_done == ["config", "precheck", "start"]
+    assert result.message.startswith("config failed: secret ${secret:file:"), result.message
+    assert "cannot read the file" in result.message and "internal error" not in result.message
+    assert "ConfigError" not in result.message
+
+
+def test_a_create_later_in_a_plan_after_an_unanswered_create_takes_the_next_generation(
+    emu: RunningEmulator, client: HttpDtsClient, tmp_path: Path
+) -> None:
+    # A create that is not the plan's first step (as in a replacement) is decided when it comes, from the journal.
+    [old] = emu.seed([{"taskName": "a", "status": "running"}])
+    journal = Journal(tmp_path / "journal")
+    journal.intent("a", "token-of-an-unanswered-create", 3)  # a killed run's create, never answered
+    plan = one_change("a", old, "running", StepKind.PAUSE, StepKind.CREATE, spec=spec("a"))
+    report = executor(client, tmp_path).apply(plan)
+    assert report.applied == 1, report.tasks[0].message
+    entry = Journal(tmp_path / "journal").get("a")
+    assert entry is not None and entry.dts_id == report.tasks[0].dts_id != old
+    assert entry.generation == 4  # never a fall back to generation 0, whose token an earlier life used

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dtsflow import journal as journal_module
+from dtsflow.apply import journal as journal_module
+from dtsflow.apply.journal import Journal
+from dtsflow.apply.tokens import token_for_body as client_token
 from dtsflow.errors import ConfigError
-from dtsflow.journal import Journal, client_token
 
 
 def test_records_survive_a_reopen_and_the_latest_record_wins(tmp_path: Path) -> None:
@@ -102,5 +103,6 @@ def test_a_malformed_record_stops_with_its_line_instead_of_being_guessed(
 ) -> None:
     path = tmp_path / "journal"
     path.write_text('{"v":1,"op":"intent","task":"ok","token":"t","generation":0,"time":1}\n' + line + "\n")
+    path.chmod(0o600)  # a state file dtsflow trusts is private
     with pytest.raises(ConfigError, match=re.escape(f"{path}:2: malformed journal record ({problem})")):
         Journal(path)

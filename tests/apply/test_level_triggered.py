@@ -6,18 +6,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from dtsflow.apply.events import Event, StepPolled, StepSucceeded
+from dtsflow.apply.poller import ABSENT, Poller, PollPolicy, WaitOutcome
+from dtsflow.apply.report import Outcome
+from dtsflow.apply.tokens import token_for_body as client_token
 from dtsflow.client.http import HttpDtsClient
+from dtsflow.client.wire import config_body, create_body
+from dtsflow.clock import ManualClock
 from dtsflow.emulator import RunningEmulator, start_in_thread
-from dtsflow.events import EventLog, StepSucceeded
-from dtsflow.journal import client_token
-from dtsflow.plan import StepKind
-from dtsflow.planner import make_plan
-from dtsflow.refresh import fetch_live
-from dtsflow.report import Outcome
-from dtsflow.waiter import ABSENT, Poller, PollPolicy, WaitOutcome
-from dtsflow.wire import config_body, create_body
+from dtsflow.plan.model import StepKind
+from dtsflow.plan.planner import make_plan
+from dtsflow.plan.refresh import fetch_live
 from tests.apply.conftest import client_of
 from tests.apply.test_executor import Manifests, executor, one_change, requests, spec
+from tests.helpers import EventLog
 
 
 def _wait_for(client: HttpDtsClient, dts_id: str, status: str) -> None:
@@ -28,15 +30,22 @@ def _wait_for(client: HttpDtsClient, dts_id: str, status: str) -> None:
 
 
 def test_a_precheck_found_underway_is_waited_for_not_sent_again(tmp_path: Path) -> None:
-    with start_in_thread(time_scale=0.1) as emu, client_of(emu) as client:  # a precheck takes 0.3 s
+    clock = ManualClock()  # the precheck (0.3 s of this clock) stays underway until the test moves the clock
+    with start_in_thread(time_scale=0.1, clock=clock) as emu, client_of(emu) as client:
         body = create_body(spec("a"))
         dts_id = client.create_task(body, client_token=client_token("a", body, 0))
         client.config_task(dts_id, config_body(spec("a"), lambda ref: "x"))
         client.precheck(dts_id)  # another run's precheck, in progress when ours comes
         emu.reset_stats()
         log = EventLog()
+
+        def observe(event: Event) -> None:
+            log(event)
+            if isinstance(event, StepPolled) and event.status == "checking":
+                clock.advance(1.0)  # our wait has seen it underway: now let it finish
+
         plan = one_change("a", dts_id, "checking", StepKind.PRECHECK)
-        report = executor(client, tmp_path, observer=log).apply(plan)
+        report = executor(client, tmp_path, observer=observe).apply(plan)
         assert report.tasks[0].outcome is Outcome.APPLIED, report.tasks[0].message
         assert requests(emu).get("precheck", 0) == 0
         [succeeded] = [e for e in log.events if isinstance(e, StepSucceeded)]
@@ -72,7 +81,7 @@ def test_a_task_another_run_configured_and_started_after_our_plan_is_ours_and_do
 
 def test_a_wait_fails_when_the_task_settles_elsewhere_or_vanishes(emu: RunningEmulator, client: HttpDtsClient) -> None:
     [stopped] = emu.seed([{"taskName": "a", "status": "stopped"}])
-    with Poller(client, policy=PollPolicy(initial=0.01, factor=1.0, cap=0.01)) as poller:
+    with Poller(client, policy=PollPolicy(floor=0.01, fraction=0.1, cap=0.01)) as poller:
         elsewhere = poller.wait(stopped, targets={"running"}, tolerate={"checkPass"}, timeout=10)
         assert elsewhere.outcome is WaitOutcome.FAILED and elsewhere.status == "stopped"
         assert elsewhere.message == "the task moved to stopped"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dtsflow.apply.preflight import check_secrets
 from dtsflow.errors import ConfigError
-from dtsflow.plan import Action, Change, Plan, Step, StepKind
-from dtsflow.preflight import check_secrets
-from dtsflow.secrets import resolve_secret
+from dtsflow.manifest.secrets import resolve_secret
+from dtsflow.plan.model import Action, Change, Plan, Step, StepKind
 from tests.plan.factories import spec
 
 SHARED = "${secret:PREFLIGHT_SHARED_PASS}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
+from pathlib import Path
 
 import pytest
 
-from dtsflow.events import (
+from dtsflow.apply.events import (
     ApplyFinished,
     ApplyStarted,
     PrecheckFailure,
@@ -18,7 +20,7 @@ from dtsflow.events import (
     TaskFinished,
     TaskStarted,
 )
-from dtsflow.progress import JsonProgress, LiveProgress
+from dtsflow.apply.progress import JsonProgress, LiveProgress
 
 EVENTS = [
     ApplyStarted(tasks=2, parallelism=10),
@@ -84,3 +86,24 @@ def test_live_lines_are_cut_to_the_terminal_width_so_redraws_stay_in_place(monke
     drawn = [line for line in re.sub(r"\x1b\[\d*[FJ]", "", out.getvalue()).split("\n") if line]
     assert drawn and all(len(line) <= 39 for line in drawn)
     assert any(line.startswith("  a-task-name-that-is-rather-long") for line in drawn)
+
+
+def test_the_live_view_stops_its_ticker_when_apply_fails_before_it_runs(tmp_path: Path) -> None:
+    """Anything that fails between starting the terminal view and the run (here: a bad --parallelism reaching the
+    executor) must not leave the ticker thread redrawing over the error message."""
+    from dtsflow.apply.journal import Journal
+    from dtsflow.commands.apply import execute
+    from dtsflow.commands.args import ApplyArgs, ManifestOptions
+    from dtsflow.errors import ConfigError
+    from dtsflow.plan.model import Plan
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    before = {t for t in threading.enumerate() if t.name == "dtsflow-progress"}
+    args = ApplyArgs(manifests=ManifestOptions(paths=(str(tmp_path / "m.yaml"),)), parallelism=0)
+    with pytest.raises(ConfigError):
+        execute(Plan(manifest_digest="x", changes=[]), None, args, Journal(tmp_path / "j"), None, Terminal())  # type: ignore[arg-type]
+    ticking = [t for t in threading.enumerate() if t.name == "dtsflow-progress" and t not in before and t.is_alive()]
+    assert not ticking

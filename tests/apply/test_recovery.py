@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dtsflow.journal import Journal, client_token
-from dtsflow.live import LiveTask
-from dtsflow.manifest import TaskSpec
-from dtsflow.plan import Action, Change, Step, StepKind
-from dtsflow.recovery import Create, Resume, decide_creates, needs_live, settle_seconds
-from dtsflow.waiter import Snapshot
-from dtsflow.wire import create_body
+import pytest
+
+from dtsflow.apply.journal import Journal
+from dtsflow.apply.recovery import Create, Resume, decide_creates, needs_live, settle_seconds
+from dtsflow.apply.snapshot import Snapshot
+from dtsflow.apply.tokens import token_for_body as client_token
+from dtsflow.client.live import Live, LiveTask
+from dtsflow.client.wire import create_body
+from dtsflow.manifest.model import TaskSpec
+from dtsflow.plan.model import Action, Change, Step, StepKind
 from tests.apply.conftest import task
 
 
@@ -98,3 +101,48 @@ def test_an_orphan_is_adopted_whatever_the_case_the_service_answers_enum_values_
     snap = snapshot(live("d-match", created=time.time(), payInfo=shown))
     decisions, _ = decide_creates([change("a")], journal, snap)
     assert decisions["a"] == Resume("d-match", "adopted d-match, left unnamed by an interrupted create")
+
+
+def _shapes(epoch: float) -> dict[str, str | int]:
+    """The documented shapes of one createTime (UTC)."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return {
+        "int seconds": int(epoch),
+        "T and Z": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "doc's stray spaces": moment.strftime("%Y-%m-%dT%H: %M: %SZ"),
+        "space, no zone": moment.strftime("%Y-%m-%d %H:%M:%S"),
+        "T, no zone": moment.strftime("%Y-%m-%dT%H:%M:%S"),
+        "offset": datetime.fromtimestamp(epoch, UTC).astimezone().isoformat(timespec="seconds"),
+    }
+
+
+@pytest.mark.parametrize("shape", sorted(_shapes(0)))
+def test_an_orphan_is_adopted_whatever_the_shape_of_its_create_time(tmp_path: Path, shape: str) -> None:
+    journal = Journal(tmp_path / "journal")
+    journal.intent("a", token("a"), 0)
+    orphan = LiveTask.model_validate({"dtsId": "d-1", "status": "unConfig", "createTime": _shapes(time.time())[shape]})
+    assert orphan.created is not None
+    decisions, _ = decide_creates([change("a")], journal, snapshot(orphan))
+    assert decisions["a"] == Resume("d-1", "adopted d-1, left unnamed by an interrupted create")
+
+
+def test_a_naive_create_time_in_the_services_local_zone_does_not_hide_the_orphan(tmp_path: Path) -> None:
+    """A naive time written in a zone west of UTC reads hours 'before' the intent; it is still ours."""
+    journal = Journal(tmp_path / "journal")
+    journal.intent("a", token("a"), 0)
+    west = datetime.fromtimestamp(time.time() - 8 * 3600, UTC).strftime("%Y-%m-%d %H:%M:%S")  # UTC-8 wall time
+    decisions, _ = decide_creates([change("a")], journal, snapshot(live("d-1", createTime=west)))
+    assert isinstance(decisions["a"], Resume)
+    other = Journal(tmp_path / "other")
+    other.intent("a", token("a"), 0)
+    zoned_old = datetime.fromtimestamp(time.time() - 8 * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    decisions, _ = decide_creates([change("a")], other, snapshot(live("d-2", createTime=zoned_old)))
+    assert decisions["a"] == Create(token("a"), 0)  # a zoned time 8 h old is someone else's
+
+
+def test_a_task_named_by_its_own_id_is_an_orphan_candidate(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal")
+    journal.intent("a", token("a"), 0)
+    decisions, _ = decide_creates([change("a")], journal, snapshot(live("d-1", name="d-1")))
+    assert decisions["a"] == Resume("d-1", "adopted d-1, left unnamed by an interrupted create")
+    assert Live.from_tasks([live("d-1", name="d-1")]).orphans[0].dts_id == "d-1"

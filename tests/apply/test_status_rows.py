@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dtsflow.client.live import LiveTask, PrecheckItem
 from dtsflow.commands.status import collect, render_text
-from dtsflow.live import LiveTask, PrecheckItem
-from dtsflow.manifest import TaskSpec
+from dtsflow.manifest.model import TaskSpec
 from tests.apply.conftest import task
 
 PROGRESS = {"base": [{"current": 50, "count": 200}], "increment": {"delay": 7}}
@@ -51,3 +51,21 @@ def test_a_deleted_task_does_not_hide_the_live_one_of_that_name() -> None:
     rows = {r.task: r for r in collect(specs("run", "gone"), tasks, lambda dts_id: [])}
     assert (rows["run"].dts_id, rows["run"].status, rows["run"].duplicates) == ("d-new", "running", [])
     assert rows["gone"].status is None
+
+
+def test_a_retrying_task_is_started_and_shown_with_a_warning() -> None:
+    rows = collect(specs("sync"), [live("d9", "sync", "retrying")], lambda _id: [])
+    assert rows[0].base_percent == 25.0  # started: progress is real
+    assert rows[0].warnings and "retrying" in rows[0].warnings[0] and "d9" in rows[0].warnings[0]
+    assert "    warning: task sync (d9) is retrying" in render_text(rows)
+    assert rows[0].to_dict()["warnings"] == rows[0].warnings
+
+
+def test_the_apply_report_shows_a_retrying_warning_even_for_an_applied_task() -> None:
+    from dtsflow.apply.report import ApplyReport, Outcome, TaskResult, render_report_text
+    from dtsflow.client.statuses import retrying_warning
+
+    warning = retrying_warning("sync", "d9")
+    report = ApplyReport(tasks=[TaskResult("sync", "update", Outcome.UNCHANGED, dts_id="d9", warnings=[warning])])
+    assert f"      warning: {warning}" in render_report_text(report)
+    assert report.to_dict()["tasks"][0]["warnings"] == [warning]

@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import sys
 
+import dtsflow.apply.executor
 import dtsflow.client.http
-import dtsflow.connect
-import dtsflow.executor
-import dtsflow.loader
-import dtsflow.planner
-import dtsflow.refresh
-import dtsflow.render
-import dtsflow.secrets
+import dtsflow.commands.connect
+import dtsflow.manifest.load
+import dtsflow.manifest.secrets
+import dtsflow.plan.planner
+import dtsflow.plan.refresh
+import dtsflow.plan.render
 from dtsflow import cli
 
-_preloaded = (dtsflow.client.http, dtsflow.connect, dtsflow.executor, dtsflow.loader, dtsflow.planner)
-_preloaded_too = (dtsflow.refresh, dtsflow.render, dtsflow.secrets)
+_preloaded = (
+    dtsflow.client.http,
+    dtsflow.commands.connect,
+    dtsflow.apply.executor,
+    dtsflow.manifest.load,
+    dtsflow.plan.planner,
+)
+_preloaded_too = (dtsflow.plan.refresh, dtsflow.plan.render, dtsflow.manifest.secrets)
 
 if __name__ == "__main__":
     print("ready", flush=True)

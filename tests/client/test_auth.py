@@ -8,9 +8,9 @@ import random
 import httpx
 import pytest
 
-from dtsflow import signing
+from dtsflow.client import signing
 from dtsflow.client.auth import BceAuth, decode_target
-from dtsflow.credentials import Credentials
+from dtsflow.client.credentials import Credentials
 
 AK = "0b0f67dfb88244b289b72b142befad0c"
 SK = "bad522c2126a4618a8125f4b6cf6356f"

@@ -3,7 +3,6 @@ traceback, a repr, or on the wire."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import subprocess
@@ -13,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dtsflow.connect import open_client
+from dtsflow.commands.args import ApiOptions
+from dtsflow.commands.connect import open_client
 from dtsflow.errors import ApiError
 from tests.client.scripted_server import Answer, ScriptedServer
 from tests.helpers import REPO
@@ -22,10 +22,8 @@ CANARY = "CANARY-7d41c2e9-secret-key"
 TOKEN_CANARY = "CANARY-TOKEN-55aa"
 
 
-def ns(endpoint: str) -> argparse.Namespace:
-    return argparse.Namespace(
-        endpoint=endpoint, emulator=False, profile=None, allow_insecure_http=False, rate_limit=None
-    )
+def ns(endpoint: str) -> ApiOptions:
+    return ApiOptions(endpoint=endpoint, emulator=False, profile=None, allow_insecure_http=False, rate_limit=None)
 
 
 def test_canary_never_leaks_in_process(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
@@ -70,11 +68,12 @@ def test_canary_never_leaks_with_a_debug_traceback(tmp_path: Path) -> None:
     server = ScriptedServer([], default=Answer(403, b'{"code":"AccessDenied","message":"no","requestId":"r"}'))
     script = tmp_path / "run.py"
     script.write_text(
-        "import argparse, logging, sys, traceback\n"
+        "import logging, sys, traceback\n"
         "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)\n"
-        "from dtsflow.connect import open_client\n"
-        f"args = argparse.Namespace(endpoint={server.url!r}, emulator=False, profile=None,\n"
-        "                           allow_insecure_http=False, rate_limit=None)\n"
+        "from dtsflow.commands.connect import open_client\n"
+        "from dtsflow.commands.args import ApiOptions\n"
+        f"args = ApiOptions(endpoint={server.url!r}, emulator=False, profile=None,\n"
+        "                  allow_insecure_http=False, rate_limit=None)\n"
         "try:\n"
         "    with open_client(args) as client:\n"
         "        print(client, client.stats.snapshot())\n"

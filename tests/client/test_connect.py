@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dtsflow.connect import DEFAULT_ENDPOINT, check_endpoint, open_client, resolve_endpoint
+from dtsflow.commands.args import ApiOptions
+from dtsflow.commands.connect import DEFAULT_ENDPOINT, check_endpoint, open_client, resolve_endpoint
 from dtsflow.errors import ConfigError
 from tests.helpers import REPO
 
 
-def ns(**over: object) -> argparse.Namespace:
-    base: dict[str, object] = {
+def ns(**over: Any) -> ApiOptions:
+    base: dict[str, Any] = {
         "endpoint": None,
         "emulator": False,
         "profile": None,
@@ -23,7 +24,7 @@ def ns(**over: object) -> argparse.Namespace:
         "rate_limit": None,
     }
     base.update(over)
-    return argparse.Namespace(**base)
+    return ApiOptions(**base)
 
 
 @pytest.mark.parametrize(
@@ -93,9 +94,9 @@ def test_bad_rate_limit_and_emulator_with_endpoint_are_refused() -> None:
 
 def test_client_modules_import_lazily() -> None:
     code = (
-        "import sys, dtsflow.connect, dtsflow.credentials, dtsflow.client;"
+        "import sys, dtsflow.commands.connect, dtsflow.client.credentials, dtsflow.client.protocol;"
         "heavy = [m for m in ('httpx', 'pydantic', 'dtsflow.emulator') if m in sys.modules];"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['pydantic']"  # pydantic comes with dtsflow.live; httpx only with a client
+    assert out.stdout.strip() == "['pydantic']"  # pydantic comes with dtsflow.client.live; httpx only with a client

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dtsflow.credentials import Credentials, find_credentials, require_credentials
+from dtsflow.client.credentials import Credentials, find_credentials, require_credentials
 from dtsflow.errors import ConfigError
 
 CANARY = "CANARY-sk-5f1e0d9c"

@@ -9,9 +9,9 @@ import socket
 
 import pytest
 
+from dtsflow.client.credentials import Credentials
 from dtsflow.client.http import HttpDtsClient
 from dtsflow.client.retry import RetryBudget
-from dtsflow.credentials import Credentials
 from dtsflow.errors import ApiError
 from tests.client.scripted_server import Answer, ScriptedServer
 from tests.rawapi import create_body
@@ -72,7 +72,8 @@ def test_retry_after_is_honoured_then_success() -> None:
     with server.running(), client_for(server.url, slept) as client:
         task = client.get_task("dtsm1")
     assert task.dts_id == "dtsm1" and task.status == "running"
-    assert slept == [2.0, 1.0]
+    # Retry-After 2, then 1; after a 429 the run also spaces its requests (at most 1 s apart here).
+    assert slept[:2] == [2.0, 1.0] and all(0 < s <= 1.0 for s in slept[2:])
     assert client.stats.snapshot()["requests"] == {"get": 3}
     assert client.stats.snapshot()["retries"] == {"get": 2}
     # Each attempt was signed afresh: distinct request ids, an Authorization each time.
@@ -209,7 +210,7 @@ def test_malformed_success_answers_are_clear_errors_and_not_retried() -> None:
     slept: list[float] = []
     server = ScriptedServer(
         [
-            ok({"taskName": "no id", "dbPass": "CANARY-pw"}),
+            ok({"dtsId": {"not": "an id"}, "dbPass": "CANARY-pw"}),
             Answer(200, b"<html>ok</html>"),
             ok({"dtsTasks": []}),
             ok({"task": [{"dtsId": "a", "dataType": 7}]}),
@@ -228,6 +229,14 @@ def test_malformed_success_answers_are_clear_errors_and_not_retried() -> None:
     assert len(server.seen) == 4 and slept == []
 
 
+def test_a_detail_without_its_id_is_the_task_asked_for() -> None:
+    """`null` means absent, in the id too: the answer to `GET /v1/task/{id}` describes that id."""
+    server = ScriptedServer([ok({"dtsId": None, "status": "unConfig", "taskName": None})])
+    with server.running(), client_for(server.url, []) as client:
+        task = client.get_task("dtsm1")
+    assert (task.dts_id, task.status, task.task_name) == ("dtsm1", "unConfig", "")
+
+
 @pytest.mark.parametrize("bound", [2, 6])
 def test_requests_in_flight_are_bounded(bound: int) -> None:
     """Many threads share one client: the server never sees more than `max_in_flight` requests at once."""
@@ -240,3 +249,34 @@ def test_requests_in_flight_are_bounded(bound: int) -> None:
                 assert future.result(timeout=30) == []
     assert len(server.seen) == 16
     assert 2 <= server.max_active <= bound  # requests did overlap, never more than the bound
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "detail"),
+    [
+        # a body that says it is gzip and is not: httpx raises DecodingError while reading it
+        (Answer(200, b"not gzip at all", {"content-encoding": "gzip"}), "MalformedResponse", "DecodingError"),
+        # a body that says it is deflate and is not
+        (Answer(200, b"\x00\x01garbage", {"content-encoding": "deflate"}), "MalformedResponse", "DecodingError"),
+    ],
+    ids=["gzip", "deflate"],
+)
+def test_every_httpx_request_error_is_an_api_error(answer: Answer, code: str, detail: str) -> None:
+    slept: list[float] = []
+    server = ScriptedServer([], default=answer)
+    with server.running(), client_for(server.url, slept, max_attempts=2) as client:
+        with pytest.raises(ApiError) as info:
+            client.get_task("dtsm1")
+    assert (info.value.status, info.value.code, info.value.operation) == (0, code, "get")
+    assert detail in info.value.message
+
+
+def test_only_the_standard_retry_after_is_read_not_the_emulators_own_hint() -> None:
+    slept: list[float] = []
+    limited = Answer(
+        429, b'{"code":"RequestLimitExceeded","message":"m"}', {"Retry-After": "2", "x-retry-after-ms": "5"}
+    )
+    server = ScriptedServer([limited, ok(TASK)])
+    with server.running(), client_for(server.url, slept) as client:
+        client.get_task("dtsm1")
+    assert slept == [2.0]  # the real service sends no x-retry-after-ms: the client must not depend on it

@@ -11,6 +11,7 @@ import pytest
 
 from dtsflow.client.retry import (
     MAX_RETRY_AFTER,
+    AdaptiveThrottle,
     Backoff,
     RateLimiter,
     RetryBudget,
@@ -174,3 +175,34 @@ def test_rate_limiter_refills_while_idle() -> None:
 def test_rate_limiter_rejects_nonpositive_rates() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0)
+
+
+def test_adaptive_throttle_pauses_everyone_and_halves_the_requests_in_flight() -> None:
+    now = [100.0]
+    slept: list[float] = []
+    throttle = AdaptiveThrottle(clock=lambda: now[0], sleep=slept.append)
+    sent = [throttle.acquire() for _ in range(8)]  # eight requests in flight, unthrottled
+    assert throttle.limit is None and slept == []
+    assert throttle.on_throttled(sent[0], retry_after=2.0) is True  # the first 429 of the run: say so
+    assert throttle.limit == 4.0 and throttle.gap == 1.0  # nothing accepted in the last second: 1 request/s
+    assert throttle.on_throttled(sent[1], retry_after=2.0) is False  # sent before the cut: no second cut
+    assert throttle.limit == 4.0
+    for _ in range(8):
+        throttle.release()
+    other: list[float] = []
+    thread = threading.Thread(target=lambda: other.append(throttle.acquire()))
+    thread.start()
+    thread.join()
+    assert other == [102.0] and slept == [2.0]  # another thread waits out the Retry-After
+    throttle.release()
+    now[0] = 103.0
+    again = throttle.acquire()
+    throttle.release()
+    throttle.on_throttled(again, retry_after=None)  # sent under the limit and throttled again: halve
+    assert throttle.limit == 2.0 and throttle.gap == 2.0  # spaced twice as far apart
+    throttle.on_success()
+    assert throttle.gap == 2.0 * 0.95
+    assert throttle.limit == 2.5  # about one more per round of requests
+    for _ in range(3000):
+        throttle.on_success()
+    assert throttle.limit is None  # lifted once the service keeps saying yes

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dtsflow.apply.tokens import resize_token_for, token_for_body
 from dtsflow.client.errors import code_for_status, error_from_exception, error_from_response
 from dtsflow.client.models import (
     ConfigTaskRequest,
@@ -15,10 +16,10 @@ from dtsflow.client.models import (
     ListTasksResponse,
     check_request,
 )
-from dtsflow.client.tokens import client_token_for, resize_token_for, token_for_body
+from dtsflow.client.wire import config_body, create_body
 from dtsflow.errors import ConfigError
-from dtsflow.manifest import TaskSpec
-from dtsflow.wire import config_body, create_body
+from dtsflow.manifest.model import TaskSpec
+from tests.helpers import client_token_for
 
 CANARY = "CANARY-pw-0b1c"
 
@@ -62,6 +63,14 @@ def test_token_ignores_dict_order() -> None:
     assert resize_token_for("dtsm1", "large") != resize_token_for("dtsm1", "xlarge")
     with pytest.raises(ValueError):
         token_for_body("t", body, -1)
+
+
+def test_each_resize_of_a_back_and_forth_has_its_own_token_and_a_retry_the_same() -> None:
+    moves = [("large", "xlarge"), ("xlarge", "large"), ("large", "xlarge"), ("xlarge", "large")]
+    tokens = [resize_token_for("dtsm1", to, came, generation) for generation, (came, to) in enumerate(moves)]
+    assert len(set(tokens)) == 4
+    assert tokens[2] == resize_token_for("dtsm1", "XLarge", "Large", 2)  # a retry: the same order
+    assert all(t.startswith("dtsflow-") and len(t) <= 64 for t in tokens)
 
 
 def test_create_and_config_bodies_from_wire_pass_the_strict_models() -> None:

@@ -1,4 +1,4 @@
-"""A small signing HTTP client for the emulator tests (http.client + dtsflow.signing; one keep-alive connection).
+"""A small signing HTTP client for the emulator tests (http.client + dtsflow.client.signing; one keep-alive connection).
 
 Deliberately independent of dtsflow's own client (another module's job): it lets each test choose exactly
 what goes on the wire — bare `?key` or `key=`, tampered signatures, odd timestamps, raw bodies.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from dtsflow import signing
+from dtsflow.client import signing
 from tests.rawapi import config_body, create_body
 
 

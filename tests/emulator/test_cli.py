@@ -8,11 +8,31 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from dtsflow.emulator import DEV_ACCESS_KEY, DEV_SECRET_KEY
 from tests.emulator.apiclient import Api
 from tests.helpers import REPO, run_cli
+
+_STARTED: list[tuple[subprocess.Popen[str], threading.Thread]] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap() -> Iterator[None]:
+    """Every emulator a test started is gone at its end, and its pipes closed (no ResourceWarning)."""
+    yield
+    while _STARTED:
+        proc, reader = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(20)
+        reader.join(20)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _start(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
@@ -36,7 +56,9 @@ def _start(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str, list[str]
             if line.startswith("Ctrl-C"):
                 found.set()
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    _STARTED.append((proc, reader))
     if not found.wait(20):
         proc.kill()
         raise AssertionError(f"no start-up banner: {lines} {proc.stderr.read() if proc.stderr else ''}")

@@ -6,6 +6,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from dtsflow.clock import ManualClock
 from dtsflow.emulator import RunningEmulator, start_in_thread
 from tests.emulator.apiclient import Api
 from tests.rawapi import config_body, create_body
@@ -120,16 +123,18 @@ def test_token_dedupe_off_and_token_ttl(instant: RunningEmulator, api: Api) -> N
 
 def test_state_survives_a_restart_and_keeps_progressing(tmp_path: Path) -> None:
     state = str(tmp_path / "emulator.sqlite3")
-    with start_in_thread(state_path=state, time_scale=0.02) as emu:
+    clock = ManualClock()
+    with start_in_thread(state_path=state, time_scale=0.02, clock=clock) as emu:
         api = Api(emu.url, emu.access_key, emu.secret_key)
         kept = api.new_task("kept")
         token_id = api.create(token="persisted").body
         checking = api.new_task("checking")
-        api.action(checking, "precheck")  # 60 ms: completes while no server runs
+        api.action(checking, "precheck")  # 60 ms of emulated time: completes while no server runs
+        clock.advance(0.059)
         assert api.status(checking) == "checking"
         api.close()
-    time.sleep(0.1)
-    with start_in_thread(state_path=state, time_scale=0.02) as emu:
+    clock.advance(0.002)
+    with start_in_thread(state_path=state, time_scale=0.02, clock=clock) as emu:
         api = Api(emu.url, emu.access_key, emu.secret_key)
         assert api.get(kept).body["taskName"] == "kept"
         assert api.status(checking) == "checkPass"
@@ -177,7 +182,7 @@ def test_admin_endpoints(instant: RunningEmulator, api: Api) -> None:
 
 
 def test_admin_answers_loopback_clients_only() -> None:
-    from dtsflow.emulator.server import is_loopback
+    from dtsflow.client.loopback import is_loopback_host as is_loopback
 
     assert is_loopback("127.0.0.1") and is_loopback("127.8.9.10") and is_loopback("::1")
     assert is_loopback("::ffff:127.0.0.1")
@@ -278,3 +283,24 @@ def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path: Path) -> Non
         conn.execute("UPDATE meta SET value='99' WHERE key='format'")
     with pytest.raises(StateError, match="state format 99 is not supported"):
         start_in_thread(state_path=str(future))
+
+
+def test_a_failed_commit_never_returns_a_connection_mid_transaction(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dtsflow.emulator.store import Store
+
+    store = Store(str(tmp_path / "state.sqlite3"))
+    try:
+        store.read(lambda conn: conn.execute("PRAGMA foreign_keys=ON"))  # the pooled connection enforces them
+        with store.write() as tx:
+            tx.execute("CREATE TABLE parent(id INTEGER PRIMARY KEY)")
+            tx.execute("CREATE TABLE child(pid INTEGER REFERENCES parent(id))")
+        with pytest.raises(sqlite3.IntegrityError), store.write() as tx:
+            tx.execute("PRAGMA defer_foreign_keys=ON")
+            tx.execute("INSERT INTO child(pid) VALUES (7)")  # checked only at COMMIT, which fails
+        with store.write() as tx:  # the next write works: its connection is not still inside the failed one
+            tx.execute("INSERT INTO parent(id) VALUES (1)")
+        assert store.read(lambda conn: conn.execute("SELECT count(*) FROM child").fetchone()[0]) == 0
+    finally:
+        store.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
+import pytest
+
 from dtsflow.emulator import RunningEmulator
 from tests.emulator.apiclient import Api
 from tests.rawapi import config_body, create_body, signed_headers
@@ -63,6 +65,14 @@ def test_create_tolerates_go_zero_values_and_validates_required_fields(api: Api)
     assert (wrong.status, wrong.code) == (400, "InvalidParameter")
     typed = api.create(create_body(crossRegionTag="x"))
     assert (typed.status, typed.code) == (400, "InappropriateJSON")
+
+
+@pytest.mark.parametrize("key", ["sourceInstanceType", "targetInstanceType"])
+def test_create_refuses_a_detailed_instance_type_at_the_top_level(api: Api, key: str) -> None:
+    refused = api.create(create_body(**{key: "bcescs"}))
+    assert (refused.status, refused.code) == (400, "InvalidParameter")
+    assert key in refused.body["message"] and "orderInfo" in refused.body["message"]
+    assert api.create(create_body(**{key: "bcerds"})).status == 200
 
 
 def test_detail_has_every_documented_field_and_config_is_kept(api: Api) -> None:
@@ -206,7 +216,7 @@ def test_accepted_sockets_have_no_nagle_delay(instant: RunningEmulator) -> None:
 
     url = urlsplit(instant.url)
     with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=10) as conn:
-        conn.sendall(b"GET /_emulator/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.sendall(b"GET /_emulator/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert conn.recv(65536).startswith(b"HTTP/1.1 200")  # answered, connection kept open
         ours = conn.getsockname()
         accepted = []
@@ -219,3 +229,22 @@ def test_accepted_sockets_have_no_nagle_delay(instant: RunningEmulator) -> None:
                     continue
         assert len(accepted) == 1
         assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_an_oversized_chunked_body_is_refused_and_the_connection_closed(instant: RunningEmulator) -> None:
+    """The rest of the body stays unread: reading it as the next request would be request smuggling."""
+    import http.client
+    import socket
+
+    from dtsflow.emulator.config import MAX_BODY_BYTES
+
+    headers = {"Host": f"127.0.0.1:{instant.port}", "Transfer-Encoding": "chunked"}
+    headers = signed_headers(instant.access_key, instant.secret_key, "POST", "/v1/task/list", headers)
+    head = "POST /v1/task/list HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", instant.port), timeout=10) as sock:
+        sock.sendall(head.encode() + f"{MAX_BODY_BYTES + 1:x}\r\n".encode() + b"x" * 1000)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 413 and response.getheader("Connection") == "close"
+        response.read()
+        assert sock.recv(1) == b""  # closed by the server, not kept alive for the body's remains

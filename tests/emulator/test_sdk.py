@@ -11,6 +11,13 @@ from dtsflow.emulator import RunningEmulator
 
 baidubce = pytest.importorskip("baidubce")
 
+# The official SDK never closes its HTTP connections (each request opens one and leaves it to the garbage
+# collector): its ResourceWarnings are the SDK's, not ours.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
 from baidubce import bce_client_configuration, protocol  # noqa: E402
 from baidubce.auth import bce_v1_signer  # noqa: E402
 from baidubce.auth.bce_credentials import BceCredentials  # noqa: E402

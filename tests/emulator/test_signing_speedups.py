@@ -1,4 +1,4 @@
-"""The fast paths added to `dtsflow.signing` (used on every emulator request) agree with the plain algorithm."""
+"""The fast paths added to `dtsflow.client.signing` (used on every emulator request) agree with the plain algorithm."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dtsflow import signing
+from dtsflow.client import signing
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from dtsflow.clock import ManualClock
 from dtsflow.emulator import RunningEmulator
 from tests.emulator.apiclient import Api
 from tests.rawapi import config_body
@@ -148,22 +147,26 @@ def test_shutdown_keeps_the_status_until_finished_and_blocks_other_actions(froze
 def test_time_derived_progress(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from dtsflow.emulator import start_in_thread
 
-    # time_scale 0.02: precheck 60 ms, schema 40 ms + base 160 ms, pause 40 ms
-    with start_in_thread(time_scale=0.02, state_path=str(tmp_path / "s.db")) as emu:
+    # time_scale 0.02: precheck 60 ms, schema 40 ms + base 160 ms, pause 40 ms (of the manual clock's time)
+    clock = ManualClock()
+    with start_in_thread(time_scale=0.02, state_path=str(tmp_path / "s.db"), clock=clock) as emu:
         api = Api(emu.url, emu.access_key, emu.secret_key)
         dts_id = api.new_task("p", data_type=("schema", "base", "increment"))
         api.action(dts_id, "precheck")
-        assert api.wait_status(dts_id, {"checkPass", "checkFailed"}) == "checkPass"
+        clock.advance(0.059)
+        assert api.status(dts_id) == "checking"
+        clock.advance(0.002)
+        assert api.status(dts_id) == "checkPass"
         api.action(dts_id, "start")
         seen: list[int] = []
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        for _ in range(30):
             base = api.get(dts_id).body["dynamicInfo"]["base"][0]
             seen.append(int(base["current"]))
             if base["current"] == base["count"]:
                 break
-            time.sleep(0.01)
-        assert seen == sorted(seen) and seen[-1] > seen[0], seen  # advances monotonically to the end
+            clock.advance(0.01)
+        assert seen == sorted(seen) and seen[-1] > seen[0] and len(set(seen)) > 5, seen  # advances to the end
+        assert seen[-1] == int(base["count"])
         assert api.get(dts_id).body["dynamicInfo"]["increment"]["syncStatus"] == "running"
         assert api.get(dts_id).body["runningTime"] >= 10  # emulated seconds: (40+160 ms) / 0.02
         api.close()

@@ -79,7 +79,7 @@ def test_schema_is_found_inside_an_installed_package(tmp_path: Path) -> None:
     """The wheel force-includes `schemas/` as `dtsflow/schemas/`: that layout must be found without a checkout."""
     shutil.copytree(REPO / "dtsflow", tmp_path / "dtsflow", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "schemas", tmp_path / "dtsflow" / "schemas")
-    code = "from dtsflow.schema import schema_file; print(schema_file())"
+    code = "from dtsflow.manifest.schema import schema_file; print(schema_file())"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
+import types
+import typing
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from dtsflow.loader import load_manifests, read_text
-from dtsflow.schema import manifest_schema, render_schema, schema_file
-from dtsflow.templating import render
-from dtsflow.yamlsafe import load_yaml
+from dtsflow.manifest.load import load_manifests, read_text
+from dtsflow.manifest.schema import manifest_schema, render_schema, schema_file
+from dtsflow.manifest.templating import render
+from dtsflow.manifest.yamlsafe import load_yaml
 from tests.foundation.conftest import assert_nobody_connected, guarded_cli
 from tests.helpers import REPO
 
@@ -55,14 +57,14 @@ def test_quickstart_shape() -> None:
     users, orders = loaded.tasks.values()
     assert orders.depends_on == ["quickstart-users"]
     assert users.src.password == "${secret:QUICKSTART_DB_PASSWORD}"
-    assert users.precheck.skip == ["srcBinlogRowImage"] and users.standard == "large"
+    assert users.precheck.skip == [] and users.standard == "large"  # examples promise no check name
     path = REPO / "examples" / "quickstart.yaml"
     line = path.read_text(encoding="utf-8").splitlines().index("  - name: quickstart-users") + 1
     assert loaded.locations["quickstart-users"] == (str(path), line)
 
 
 def test_schema_file_matches_the_models() -> None:
-    """Fails when a model changed without `python -m dtsflow.schema --write`."""
+    """Fails when a model changed without `python -m dtsflow.manifest.schema --write`."""
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema()
     assert json.loads(SCHEMA_PATH.read_text(encoding="utf-8")) == manifest_schema()
     assert schema_file() == SCHEMA_PATH
@@ -87,3 +89,26 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
     assert [e.validator for e in validator.iter_errors(bad)] == ["additionalProperties"]
     assert not validator.is_valid({"version": 1, "tasks": [{"name": "a", "standard": "huge"}]})
     assert validator.is_valid({"version": 1, "tasks": [{"name": "a", "standard": "XLarge"}]})
+
+
+def test_defaults_models_are_generated_from_the_spec_models() -> None:
+    """Every task field but name/dependsOn/reverse/adopt may be defaulted, every nested field too, none required."""
+    from pydantic import BaseModel
+
+    from dtsflow.manifest.model import TaskDefaults, TaskSpec
+
+    def check(spec: type[BaseModel], defaults: type[BaseModel], exclude: set[str]) -> None:
+        assert set(defaults.model_fields) == set(spec.model_fields) - exclude
+        for name, info in defaults.model_fields.items():
+            assert not info.is_required() and info.default is None, name
+            declared = spec.model_fields[name].annotation
+            union = typing.get_origin(declared) in (typing.Union, types.UnionType)
+            nested = next(a for a in typing.get_args(declared) if a is not type(None)) if union else declared
+            if isinstance(nested, type) and issubclass(nested, BaseModel):
+                sub = next(a for a in typing.get_args(info.annotation) if a is not type(None))
+                check(nested, sub, set())
+
+    check(TaskSpec, TaskDefaults, {"name", "depends_on", "reverse", "adopt"})
+    assert TaskDefaults.model_validate({"standard": "LARGE"}).model_dump(exclude_none=True) == {"standard": "large"}
+    with pytest.raises(ValueError, match="port"):
+        TaskDefaults.model_validate({"src": {"port": 0}})

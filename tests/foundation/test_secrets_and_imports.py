@@ -32,7 +32,7 @@ def test_canary_never_printed(tmp_path: Path, watched_endpoint: tuple[str, socke
     good.write_text(MANIFEST.format(dst_extra=""))
     literal = tmp_path / "literal.yaml"  # a password value written where a reference belongs
     literal.write_text(MANIFEST.format(dst_extra=f", password: {CANARY}"))
-    syntax = tmp_path / "syntax.yaml"  # a YAML error right next to the literal password: the excerpt is redacted
+    syntax = tmp_path / "syntax.yaml"  # a YAML error right next to the literal password: only the error's line shows
     syntax.write_text(MANIFEST.format(dst_extra=f", password: {CANARY}").replace("granularity: instance", "- ]"))
     short = tmp_path / "short.yaml"  # a quoted literal shorter than the reference pattern
     short.write_text(MANIFEST.format(dst_extra=f', password: "{CANARY}"'))
@@ -48,7 +48,8 @@ def test_canary_never_printed(tmp_path: Path, watched_endpoint: tuple[str, socke
     assert runs["render good"].returncode == 0 and "${secret:CANARY_PASSWORD}" in runs["render good"].stdout
     assert runs["validate good"].returncode == 0
     assert runs["validate literal"].returncode == 1 and "must be a secret reference" in runs["validate literal"].stderr
-    assert runs["validate syntax"].returncode == 1 and "<redacted>" in runs["validate syntax"].stderr
+    assert runs["validate syntax"].returncode == 1 and "> 9 |     - ]" in runs["validate syntax"].stderr
+    assert "password" not in runs["validate syntax"].stderr
     assert runs["render literal"].returncode == 0 and "password: <redacted>" in runs["render literal"].stdout
     for name, result in runs.items():
         assert CANARY not in _all_output(result), name

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from dtsflow.client.wire import config_body, create_body, deep_merge, secret_names
 from dtsflow.errors import ManifestError
-from dtsflow.loader import load_manifests
-from dtsflow.manifest import TaskSpec
-from dtsflow.wire import config_body, create_body, deep_merge, secret_names
+from dtsflow.manifest.load import load_manifests
+from dtsflow.manifest.model import TaskSpec
 
 TASK = """version: 1
 tasks:
@@ -51,6 +51,37 @@ def test_cross_region_tag_is_derived(tmp_path: Path, dst_type: str, dst_region: 
     assert create_body(task)["crossRegionTag"] == tag
 
 
+DETAILED = {
+    "bcerds": "bcerds", "bcedocdb": "bcerds", "bcescs": "bcerds", "bceddc": "bcerds", "bcegaiadb": "bcerds",
+    "public": "public", "bceet": "public", "bcebcc": "public", "bcebbc": "public", "bcedcc": "public",
+    "bcegateway": "public",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("detailed", "top"), sorted(DETAILED.items()))
+def test_top_level_type_is_bcerds_or_public_and_the_detailed_one_goes_to_order_info(
+    tmp_path: Path, detailed: str, top: str
+) -> None:
+    cloud = top == "bcerds"
+    where = "instanceId: x-1" if cloud else "host: h, port: 3306"
+    task = load(tmp_path, dst_type=detailed, dst_where=where)
+    body = create_body(task)
+    assert body["targetInstanceType"] == top and body["orderInfo"]["dst"]["instanceType"] == detailed
+    assert config_body(task)["dstConnection"]["instanceType"] == top
+    assert body["crossRegionTag"] == (1 if cloud else 0)  # src is bcerds in bj, dst in gz
+
+
+def test_scs_to_scs_across_regions_is_cross_region(tmp_path: Path) -> None:
+    path = tmp_path / "scs.yaml"
+    path.write_text(
+        "version: 1\ntasks:\n  - name: cache\n    standard: large\n    dataType: [base]\n    granularity: instance\n"
+        "    src: {instanceType: bcescs, dbType: redis, region: bj, instanceId: scs-a}\n"
+        "    dst: {instanceType: bcescs, dbType: redis, region: gz, instanceId: scs-b}\n"
+    )
+    body = create_body(load_manifests([str(path)]).tasks["cache"])
+    assert (body["sourceInstanceType"], body["targetInstanceType"], body["crossRegionTag"]) == ("bcerds", "bcerds", 1)
+
+
 def test_an_explicit_cross_region_tag_that_agrees_is_accepted(tmp_path: Path) -> None:
     task = load(tmp_path, extra="    crossRegionTag: 1\n")
     assert create_body(task)["crossRegionTag"] == 1
@@ -69,6 +100,7 @@ def test_create_body_uses_the_api_names(tmp_path: Path) -> None:
             "src": {"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "zone": "a"},  # api.create merged
             "dst": {"instanceType": "bcerds", "dbType": "mysql", "region": "gz"},
         },
+        "bindTags": [{"tagKey": "managed-by", "tagValue": "dtsflow"}],  # what dtsflow creates is marked as its own
     }
 
 

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
+@pytest.fixture(scope="module", params=["plain", "variants"])
+def emulator(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The emulator in both realism modes: the plan suite runs against plain answers and against every variant
+    the API documentation leaves open (`--realism variants`)."""
     from dtsflow.emulator import start_in_thread
 
-    with start_in_thread(time_scale=0.01) as running:
+    with start_in_thread(time_scale=0.01, realism=request.param) as running:
         yield running
 
 
@@ -22,9 +24,9 @@ def admin(emulator: Any) -> Iterator[Any]:
     import httpx
 
     with httpx.Client(base_url=emulator.url, timeout=30, trust_env=False) as client:
-        client.post("/_emulator/reset").raise_for_status()
+        client.post("/_emulator/reset", json={}).raise_for_status()
         client.post("/_emulator/faults", json={}).raise_for_status()
-        client.post("/_emulator/stats/reset").raise_for_status()
+        client.post("/_emulator/stats/reset", json={}).raise_for_status()
         yield client
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtsflow.live import LiveTask
-from dtsflow.manifest import TaskSpec
-from dtsflow.wire import config_body, create_body
+from dtsflow.client.live import LiveTask
+from dtsflow.client.wire import config_body, create_body, managed_tags
+from dtsflow.manifest.model import TaskSpec
 
 SECRET_REF = "${secret:ORDERS_DB_PASSWORD}"
 
@@ -57,6 +57,7 @@ def live(
         doc["dynamicInfo"] = {"base": [{"current": "1", "count": "10"}]}
     if name is not None:
         doc["taskName"] = name
+    doc["tags"] = managed_tags()  # created by dtsflow; pass tags=[] for a task made in the console
     doc.update(extra)
     return LiveTask.model_validate(doc)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dtsflow.live import PrecheckItem
-from dtsflow.plan import Plan
-from dtsflow.planner import make_plan
-from dtsflow.refresh import Live
+from dtsflow.client.live import Live, PrecheckItem
+from dtsflow.plan.model import Plan
+from dtsflow.plan.planner import make_plan
 from tests.plan.factories import live, manifests, spec
 
 

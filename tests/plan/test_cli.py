@@ -9,8 +9,9 @@ from typing import Any
 
 import jsonschema
 
-from dtsflow.manifest import TaskSpec
-from dtsflow.wire import config_body
+from dtsflow.client.wire import config_body, managed_tags
+from dtsflow.manifest.model import TaskSpec
+from dtsflow.plan.refresh import OTHER_TASK_TYPES
 from tests.helpers import REPO, run_cli
 from tests.plan.factories import spec
 
@@ -37,14 +38,17 @@ def write_manifest(directory: Path, *tasks: str) -> Path:
 
 
 def seed(admin: Any, *entries: tuple[TaskSpec, str] | dict[str, Any]) -> list[str]:
-    """Put tasks into the emulator in one admin call: (spec, status) pairs as configured tasks, or raw dicts."""
+    """Put tasks into the emulator in one admin call: (spec, status) pairs as configured tasks, or raw dicts.
+    Each carries dtsflow's tag (as if dtsflow had created it) unless the dict says otherwise (`tags: []`)."""
     docs = []
     for entry in entries:
         if isinstance(entry, dict):
-            docs.append(entry)
+            docs.append({"tags": managed_tags(), **entry})
             continue
         task, status = entry
-        docs.append({**config_body(task), "standard": task.standard.capitalize(), "status": status})
+        docs.append(
+            {**config_body(task), "standard": task.standard.capitalize(), "status": status, "tags": managed_tags()}
+        )
     answer = admin.post("/_emulator/tasks", json={"tasks": docs})
     answer.raise_for_status()
     return list(answer.json()["dtsIds"])
@@ -72,12 +76,13 @@ def test_new_tasks_detailed_exitcode_2(tmp_path: Path, admin: Any, api_env: dict
 def test_nothing_to_do_exit_0_and_only_list_requests(tmp_path: Path, admin: Any, api_env: dict[str, str]) -> None:
     seed(admin, (spec("orders-a"), "running"), (spec("orders-b", state="paused"), "stopped"))
     path = write_manifest(tmp_path, "{name: orders-a}", "{name: orders-b, state: paused}")
-    admin.post("/_emulator/stats/reset")
+    admin.post("/_emulator/stats/reset", json={})
     result = plan(str(path), "--detailed-exitcode", env=api_env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes." in result.stdout
     counts = stats(admin)["requests"]
-    assert set(counts) <= {"list", "listWithPage"} and sum(counts.values()) == 1
+    # one list of migration tasks, one of each other type (bidirect, group, rollback: their names are checked)
+    assert set(counts) <= {"list", "listWithPage"} and sum(counts.values()) == 1 + len(OTHER_TASK_TYPES)
 
 
 def test_transitions_and_prune(tmp_path: Path, admin: Any, api_env: dict[str, str]) -> None:
@@ -97,6 +102,25 @@ def test_transitions_and_prune(tmp_path: Path, admin: Any, api_env: dict[str, st
     pruned = plan(str(path), "--prune", env=api_env, cwd=tmp_path)
     assert "- orders-old" in pruned.stdout and "users-x" not in pruned.stdout
     assert "2 to transition, 1 to delete." in pruned.stdout
+
+
+def test_other_task_types_are_listed_a_name_collision_is_an_error_and_prune_leaves_them(
+    tmp_path: Path, admin: Any, api_env: dict[str, str]
+) -> None:
+    seed(
+        admin,
+        {**config_body(spec("orders-sync")), "type": "bidirect", "status": "running"},
+        {**config_body(spec("orders-group")), "type": "group", "status": "running"},
+        {**config_body(spec("orders-back")), "type": "rollback", "status": "running"},
+    )
+    path = write_manifest(tmp_path, "{name: orders-sync}")
+    clash = plan(str(path), "--prune", env=api_env, cwd=tmp_path)
+    assert clash.returncode == 1, clash.stdout + clash.stderr
+    assert "a live bidirect task" in clash.stdout + clash.stderr and "dtsflow manages migration tasks only" in (
+        clash.stdout + clash.stderr
+    )
+    assert "orders-group" not in clash.stdout and "orders-back" not in clash.stdout  # prune leaves other types
+    assert stats(admin)["requests"].get("list", 0) >= 4  # migration, then bidirect, group and rollback
 
 
 def test_invalid_manifest_costs_no_request(tmp_path: Path, admin: Any, api_env: dict[str, str]) -> None:
@@ -134,7 +158,10 @@ def test_failed_precheck_items_in_markdown(tmp_path: Path, admin: Any, api_env: 
     path = write_manifest(tmp_path, "{name: orders-a, precheck: {skip: [srcBinlogFormat]}}")
     result = plan(str(path), "--format", "markdown", env=api_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "| `orders-a` | `srcBinlogFormat` | binlog_format is STATEMENT | d1 |" in result.stdout
+    assert (
+        "| <code>orders-a</code> | <code>srcBinlogFormat</code> | binlog&#95;format is STATEMENT | d1 |"
+        in result.stdout
+    )
     assert "skip-precheck → start" in result.stdout
     assert stats(admin)["requests"].get("getPrecheck") == 1
 
@@ -174,12 +201,13 @@ def test_planning_2500_tasks_costs_three_list_requests(tmp_path: Path, admin: An
     seed(admin, *[(spec(f"orders-{i:04d}"), "running") for i in range(2500)])
     path = tmp_path / "many.yaml"
     path.write_text(MANIFEST + "".join(f"  - {{name: orders-{i:04d}}}\n" for i in range(2500)))
-    admin.post("/_emulator/stats/reset")
+    admin.post("/_emulator/stats/reset", json={})
     result = plan(str(path), "--detailed-exitcode", env=api_env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     counts = stats(admin)["requests"]
-    assert counts.get("list", 0) + counts.get("listWithPage", 0) <= 3
-    assert counts.get("get", 0) == 0 and stats(admin)["total"] <= 3
+    others = len(OTHER_TASK_TYPES)  # one list call per other task type (no such task here: one page each)
+    assert counts.get("list", 0) + counts.get("listWithPage", 0) <= 3 + others
+    assert counts.get("get", 0) == 0 and stats(admin)["total"] <= 3 + others
 
 
 def test_replace_needs_allow_replace_and_reconfigure_names_must_exist(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dtsflow.diff import diff_task, fingerprint
+from dtsflow.client.live import Live, PrecheckItem
+from dtsflow.client.statuses import RUNNING_STATUSES
+from dtsflow.client.wire import config_body
 from dtsflow.errors import PlanError
-from dtsflow.live import PrecheckItem
-from dtsflow.plan import Action, Change, Plan, StepKind
-from dtsflow.planner import dependency_order, make_plan
-from dtsflow.refresh import Live
+from dtsflow.plan.diff import diff_task, fingerprint
+from dtsflow.plan.model import Action, Change, Plan, StepKind
+from dtsflow.plan.planner import dependency_order, make_plan
 from tests.plan.factories import live, manifests, spec
 
 K = StepKind
@@ -32,7 +33,7 @@ def test_new_task_is_created_configured_prechecked_and_started() -> None:
     precheck = change.steps[2]
     assert precheck.skip_allowed == ["srcBinlogFormat"] and precheck.timeout_seconds == 90
     assert precheck.wait_for == ["checkPass"]
-    assert change.steps[3].wait_for == ["running"] and change.steps[3].fail_on == ["runFailed"]
+    assert change.steps[3].wait_for == sorted(RUNNING_STATUSES) and change.steps[3].fail_on == ["runFailed"]
     assert change.fingerprint == fingerprint(None)
     assert plan.has_changes and not plan.errors
 
@@ -40,7 +41,7 @@ def test_new_task_is_created_configured_prechecked_and_started() -> None:
 def test_full_only_task_start_also_waits_for_finished() -> None:
     s = spec(dataType=["schema", "base"])
     change = one(make_plan(manifests(s), Live()), "orders")
-    assert change.steps[-1].wait_for == ["finished", "running"]
+    assert change.steps[-1].wait_for == sorted({*RUNNING_STATUSES, "finished"})
 
 
 def test_finished_full_only_task_counts_as_running_but_incremental_is_an_error() -> None:
@@ -192,8 +193,16 @@ def test_dependency_chain_orders_changes() -> None:
 
 def test_duplicate_live_names_name_both_ids() -> None:
     s = spec()
+    lv = Live.from_tasks([live(s, "running", dts_id="dtsm1"), live(s, "ready", dts_id="dtsm2")])
     with pytest.raises(PlanError, match="dtsm1.*dtsm2"):
-        Live.from_tasks([live(s, "running", dts_id="dtsm1"), live(s, "ready", dts_id="dtsm2")])
+        make_plan(manifests(s), lv)
+
+
+def test_a_duplicate_name_nothing_manages_is_only_a_warning() -> None:
+    other = spec("billing")
+    lv = Live.from_tasks([live(other, "running", dts_id="dtsm1"), live(other, "ready", dts_id="dtsm2")])
+    plan = make_plan(manifests(spec()), lv)
+    assert len(plan.warnings) == 1 and "dtsm1 and dtsm2" in plan.warnings[0]
 
 
 def test_unnamed_unconfig_tasks_are_orphans() -> None:
@@ -231,9 +240,38 @@ def test_fingerprint_tracks_status_and_config_but_not_progress() -> None:
     s = spec()
     a = live(s, "running")
     b = live(s, "running", dynamicInfo={"base": [{"current": "9"}]}, runningTime=99)
-    assert fingerprint(a) == fingerprint(b)
-    assert fingerprint(a) != fingerprint(live(s, "stopped"))
-    assert fingerprint(a) != fingerprint(live(spec(standard="small"), "running"))
+    assert fingerprint(a, s) == fingerprint(b, s)
+    assert fingerprint(a, s) != fingerprint(live(s, "stopped"), s)
+    assert fingerprint(a, s) != fingerprint(live(spec(standard="small"), "running"), s)
+
+
+def test_fingerprint_ignores_fields_the_plan_does_not_read() -> None:
+    s = spec()
+    a = live(s, "running", someCounter=1, srcConnection={"dbHost": "10.0.0.12", "dbPort": 3306, "vpcId": "v1"})
+    b = live(s, "running", someCounter=2, srcConnection={"dbHost": "10.0.0.12", "dbPort": 3306, "vpcId": "v2"})
+    assert fingerprint(a, s) == fingerprint(b, s)
+    c = live(s, "running", someCounter=1, srcConnection={"dbHost": "10.0.0.13", "dbPort": 3306})
+    assert fingerprint(a, s) != fingerprint(c, s)  # a compared value
+    assert fingerprint(a) != fingerprint(live(s, "running", name="other"))  # a pruned task: its name and status
+
+
+def test_schema_mapping_entries_compare_only_the_keys_we_send() -> None:
+    s = spec()
+    sent = config_body(s)["schemaMapping"]
+    task = live(s, "running", schemaMapping=[{**e, "updateFilterRule": "both", "extra": None} for e in sent])
+    assert diff_task(s, task).empty
+    moved = live(s, "running", schemaMapping=[{**e, "where": "id > 1", "updateFilterRule": "both"} for e in sent])
+    assert [d.path for d in diff_task(s, moved).reconfigure] == ["schemaMapping"]
+
+
+def test_a_public_region_echoed_differently_is_not_a_replacement() -> None:
+    s = spec()
+    conn = {**config_body(s)["srcConnection"], "region": "public"}
+    task = live(s, "running", srcConnection=conn)
+    assert diff_task(s, task).empty
+    rds = spec(src={"instanceType": "bcerds", "dbType": "mysql", "region": "bj", "instanceId": "rdsm1"})
+    moved = live(rds, "running", srcConnection={**config_body(rds)["srcConnection"], "region": "gz"})
+    assert [d.path for d in diff_task(rds, moved).replace] == ["srcConnection.region"]
 
 
 def test_api_config_overrides_are_compared_where_the_live_task_returns_them() -> None:
@@ -278,3 +316,14 @@ def test_config_differences_of_a_finished_or_shutting_down_task_are_shown_not_ap
         make_plan(manifests(full), Live.from_tasks([live(full, "finished")]), reconfigure=["orders"]), "orders"
     )
     assert forced.error and "finished" in forced.error
+
+
+@pytest.mark.parametrize("status", sorted(RUNNING_STATUSES))
+def test_every_running_variant_is_running_and_ends_a_start_wait(status: str) -> None:
+    s = spec()
+    plan = make_plan(manifests(s), Live.from_tasks([live(s, status)]))
+    assert one(plan, "orders").action is Action.NOOP
+    started = one(make_plan(manifests(s), Live.from_tasks([live(s, "checkPass")])), "orders")
+    assert [st.kind for st in started.steps] == [K.START] and status in started.steps[0].wait_for
+    retrying = [w for w in plan.warnings if "retrying" in w]
+    assert bool(retrying) == (status == "retrying")

@@ -9,10 +9,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dtsflow.plan import FORMAT_VERSION, Plan
-from dtsflow.render import render_plan
-from dtsflow.render.json import plan_schema
-from dtsflow.render.markdown import MAX_CHARS
+from dtsflow.plan.model import FORMAT_VERSION, Plan
+from dtsflow.plan.render import render_plan
+from dtsflow.plan.render.json import plan_schema
+from dtsflow.plan.render.markdown import MAX_CHARS
 from tests.plan.factories import live, manifests, spec
 from tests.plan.scenarios import SCENARIOS
 
@@ -69,8 +69,8 @@ def test_summary_lines() -> None:
 
 
 def test_summary_does_not_count_a_change_that_carries_an_error() -> None:
-    from dtsflow.planner import make_plan
-    from dtsflow.refresh import Live
+    from dtsflow.client.live import Live
+    from dtsflow.plan.planner import make_plan
 
     busy, gone = spec("orders-busy", state="absent"), spec("orders-gone", state="absent")
     plan = make_plan(manifests(busy, gone), Live.from_tasks([live(busy, "checking"), live(gone, "running")]))
@@ -88,8 +88,8 @@ def test_colour_only_when_asked() -> None:
 
 
 def test_markdown_is_cut_below_the_comment_limit_with_a_note() -> None:
-    from dtsflow.planner import make_plan
-    from dtsflow.refresh import Live
+    from dtsflow.client.live import Live
+    from dtsflow.plan.planner import make_plan
 
     specs = [spec(f"task-{i:04d}") for i in range(1500)]
     plan = make_plan(manifests(*specs), Live())
@@ -102,8 +102,8 @@ def test_markdown_is_cut_below_the_comment_limit_with_a_note() -> None:
 
 def test_markdown_escapes_table_cells() -> None:
     text = render_plan(SCENARIOS["failed_precheck"](), "markdown")
-    assert "table orders.items exists \\| is not empty" in text
-    assert "&lt;objects&gt;" in text
+    assert "table orders.items exists &#124; is not empty" in text
+    assert "&#60;objects&#62;" in text
 
 
 def test_unknown_format_is_refused() -> None:
@@ -121,8 +121,8 @@ def test_secret_reference_in_json_but_never_a_value() -> None:
 
 
 def test_orphans_and_would_prune_are_shown() -> None:
-    from dtsflow.planner import make_plan
-    from dtsflow.refresh import Live
+    from dtsflow.client.live import Live
+    from dtsflow.plan.planner import make_plan
 
     orphan = live(None, "unConfig", dts_id="dtsmorphan1", createTime="2026-01-01T00:00:00Z")
     stray = live(spec("orders-old"), "running", name="orders-old")
@@ -131,4 +131,34 @@ def test_orphans_and_would_prune_are_shown() -> None:
     assert "Possible orphans" in text and "dtsmorphan1 unConfig created 2026-01-01T00:00:00Z" in text
     assert "Would be pruned with --prune: orders-old" in text
     markdown = render_plan(plan, "markdown")
-    assert "`dtsmorphan1`" in markdown and "`orders-old`" in markdown
+    assert "<code>dtsmorphan1</code>" in markdown and "<code>orders-old</code>" in markdown
+
+
+def test_the_markdown_cut_leaves_no_hole_in_a_table() -> None:
+    """Rows of very different lengths: once one row does not fit, no later (shorter) row may appear after it."""
+    import re
+
+    from dtsflow.client.live import Live
+    from dtsflow.plan.planner import make_plan
+
+    for shift in range(0, 58, 3):  # the cut falls with a different room left each time
+        names = [f"t{i:04d}-" + "x" * ((i * 37 + shift) % 58) for i in range(640)]
+        plan = make_plan(manifests(*[spec(n) for n in names]), Live())
+        text = render_plan(plan, "markdown")
+        assert len(text) <= MAX_CHARS and "Output cut to fit a comment" in text
+        shown = re.findall(r"^\| `\+` \| <code>([^<]+)</code> \|", text, re.MULTILINE)
+        ordered = [c.task for c in plan.changes]
+        assert shown == ordered[: len(shown)], f"shift {shift}: a row is missing in the middle of the table"
+        omitted = int(re.search(r"(\d+) table row\(s\)", text).group(1))  # type: ignore[union-attr]
+        assert omitted == len(ordered) - len(shown)
+
+
+def test_a_markdown_row_without_steps_says_why() -> None:
+    plan = SCENARIOS["pause"]()
+    change = plan.changes[0]
+    broken = change.model_copy(update={"steps": [], "error": "refused"})
+    idle = change.model_copy(update={"steps": [], "error": None})
+    for changed, cell_text in ((broken, "**error**"), (idle, "—")):
+        text = render_plan(plan.model_copy(update={"changes": [changed]}), "markdown")
+        row = next(line for line in text.splitlines() if line.startswith("| `") and change.task in line)
+        assert row.rstrip().endswith(f"| {cell_text} |"), row

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from dtsflow.client.live import Live
 from dtsflow.errors import DtsflowError, StalePlanError
-from dtsflow.planner import make_plan
-from dtsflow.refresh import Live
-from dtsflow.savedplan import check_stale, load_plan, save_plan
+from dtsflow.plan.model import StepKind, spec_fields
+from dtsflow.plan.planner import make_plan
+from dtsflow.plan.render.json import render_json
+from dtsflow.plan.saved import check_stale, load_plan, save_plan
+from dtsflow.plan.transitions import STEP_SPECS
 from tests.plan.factories import SECRET_REF, live, manifests, spec
 
 
@@ -35,6 +40,31 @@ def test_load_refuses_other_files(tmp_path: Path) -> None:
         load_plan(bad)
     with pytest.raises(DtsflowError, match="cannot read plan file"):
         load_plan(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("edit", "located"),
+    [
+        (lambda text: text[: len(text) // 2], r"old\.json:\d+:\d+: not a dtsflow plan file: broken JSON"),
+        (
+            lambda text: text.replace('"kind": "create"', '"kind": "launch"', 1),
+            r"at \$\.changes\[0\]\.steps\[0\]\.kind",
+        ),
+        (
+            lambda text: text.replace('"prune": false', '"prune": "yes"', 1),
+            r"at \$\.prune \(type check failed: expected",
+        ),
+    ],
+    ids=["truncated", "unknown step kind", "wrong type"],
+)
+def test_a_hand_edited_or_truncated_plan_is_refused_with_its_location(
+    tmp_path: Path, edit: Callable[[str], str], located: str
+) -> None:
+    path = tmp_path / "old.json"
+    save_plan(make_plan(manifests(spec()), Live()), path)
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(DtsflowError, match=located):
+        load_plan(path)
 
 
 def test_unchanged_world_is_not_stale() -> None:
@@ -98,3 +128,30 @@ def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DtsflowError, match=r"cannot write plan file .*missing/p\.json: No such file or directory"):
         save_plan(plan, tmp_path / "missing" / "p.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_step_carries_its_kinds_spec() -> None:
+    """A saved plan describes itself: what the executor needs of a step kind is written into each step."""
+    plan = make_plan(manifests(spec(state="paused")), Live())
+    steps = {s.kind: s.model_dump(mode="json") for c in plan.changes for s in c.steps}
+    assert list(steps) == [StepKind.CREATE, StepKind.CONFIG, StepKind.PRECHECK, StepKind.START, StepKind.PAUSE]
+    for kind, saved in steps.items():
+        for name, value in spec_fields(STEP_SPECS[kind]).items():
+            if (kind, name) != (StepKind.START, "wait_for"):  # + finished for a task without increment
+                assert saved[name] == value, (kind, name)
+    assert steps[StepKind.CONFIG]["sends_secrets"] and not steps[StepKind.PAUSE]["sends_secrets"]
+    assert steps[StepKind.PRECHECK]["default_timeout_seconds"] == 15 * 60
+
+
+def test_a_step_saved_without_the_spec_fields_takes_its_kinds_spec(tmp_path: Path) -> None:
+    """A plan file written before a spec field was saved (or a hand-made one) means what its kinds mean."""
+    plan = make_plan(manifests(spec(state="paused")), Live())
+    document = json.loads(render_json(plan))
+    for change in document["changes"]:
+        change["steps"] = [{"kind": s["kind"], "wait_for": s["wait_for"]} for s in change["steps"]]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+    loaded = load_plan(path)
+    assert [[s.model_dump(exclude={"skip_allowed", "timeout_seconds"}) for s in c.steps] for c in loaded.changes] == [
+        [s.model_dump(exclude={"skip_allowed", "timeout_seconds"}) for s in c.steps] for c in plan.changes
+    ]

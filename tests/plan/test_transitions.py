@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dtsflow.live import TaskStatus
-from dtsflow.manifest import DesiredState
-from dtsflow.plan import StepKind
-from dtsflow.transitions import STEP_RULES, TABLE, UNDERWAY, route
+from dtsflow.client.live import TaskStatus
+from dtsflow.manifest.model import DesiredState
+from dtsflow.plan.model import StepKind
+from dtsflow.plan.transitions import STEP_SPECS, TABLE, route
 
 K = StepKind
 S = TaskStatus
@@ -150,7 +150,7 @@ def test_every_step_may_start_where_the_previous_one_left_the_task(
     if not cell.steps or status in (None, S.DELETED):
         return
     # ... or the task is in that step's own transition, which the executor waits for instead of calling.
-    assert str(status) in STEP_RULES[cell.steps[0]].expect | UNDERWAY.get(cell.steps[0], frozenset())
+    assert str(status) in STEP_SPECS[cell.steps[0]].expect | STEP_SPECS[cell.steps[0]].underway
 
 
 def test_finished_counts_as_running_for_a_full_only_task() -> None:
@@ -176,7 +176,12 @@ def test_unknown_status_is_refused_with_its_name() -> None:
     ("kind", "wait", "fail"),
     [
         pytest.param(K.PRECHECK, {"checkPass"}, set(), id="precheck"),
-        pytest.param(K.START, {"running"}, {"runFailed"}, id="start"),
+        pytest.param(
+            K.START,
+            {"running", "initRunning", "bidirectRunning", "singleRunning", "retrying"},
+            {"runFailed"},
+            id="start",
+        ),
         pytest.param(K.PAUSE, {"stopped"}, set(), id="pause"),
         pytest.param(K.SHUTDOWN, {"finished"}, set(), id="shutdown"),
         pytest.param(K.DELETE, set(), set(), id="delete"),
@@ -184,26 +189,26 @@ def test_unknown_status_is_refused_with_its_name() -> None:
     ],
 )
 def test_step_rules(kind: StepKind, wait: set[str], fail: set[str]) -> None:
-    assert set(STEP_RULES[kind].wait_for) == wait
-    assert set(STEP_RULES[kind].fail_on) == fail
+    assert set(STEP_SPECS[kind].wait_for) == wait
+    assert set(STEP_SPECS[kind].fail_on) == fail
 
 
 def test_allowed_from_sets_match_the_api_docs() -> None:
-    assert STEP_RULES[K.DELETE].expect == {"finished", "abandoned"}
-    assert STEP_RULES[K.PRECHECK].expect == {"ready", "checkPass", "checkFailed"}
-    assert STEP_RULES[K.START].expect == {"checkPass", "stopped", "runFailed", "checkFailedAdd", "checkPassAdd"}
-    assert STEP_RULES[K.PAUSE].expect == {"running", "initRunning", "bidirectRunning", "singleRunning", "retrying"}
-    assert STEP_RULES[K.CONFIG].expect == {
+    assert STEP_SPECS[K.DELETE].expect == {"finished", "abandoned"}
+    assert STEP_SPECS[K.PRECHECK].expect == {"ready", "checkPass", "checkFailed"}
+    assert STEP_SPECS[K.START].expect == {"checkPass", "stopped", "runFailed", "checkFailedAdd", "checkPassAdd"}
+    assert STEP_SPECS[K.PAUSE].expect == {"running", "initRunning", "bidirectRunning", "singleRunning", "retrying"}
+    assert STEP_SPECS[K.CONFIG].expect == {
         "ready", "checkPass", "checkFailed", "runFailed", "stopped", "configFailed", "unConfig",
     }  # fmt: skip
-    assert STEP_RULES[K.SHUTDOWN].destructive and STEP_RULES[K.DELETE].destructive
-    assert STEP_RULES[K.PAUSE].disruptive
+    assert STEP_SPECS[K.SHUTDOWN].destructive and STEP_SPECS[K.DELETE].destructive
+    assert STEP_SPECS[K.PAUSE].disruptive
 
 
 def test_docs_show_the_current_table() -> None:
     from pathlib import Path
 
-    from dtsflow.transitions import table_markdown
+    from dtsflow.plan.transitions import table_markdown
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "plan.md").read_text(encoding="utf-8")
     start = doc.index("<!-- transition-table:start -->\n") + len("<!-- transition-table:start -->\n")
@@ -215,12 +220,12 @@ def test_the_planner_and_the_emulator_read_the_allowed_from_rules_alike() -> Non
     """Two independent readings of dts-api.md §1: the planner's expectations and the emulator's refusals. If they
     drift, plans would hold steps the emulator refuses (or never use what it allows)."""
     from dtsflow.emulator.machine import ALLOWED_FROM
-    from dtsflow.transitions import RESIZE_FROM
+    from dtsflow.plan.transitions import RESIZE_FROM
 
     actions = {K.CONFIG: "config", K.PRECHECK: "precheck", K.START: "start", K.PAUSE: "pause"}
     actions |= {K.SHUTDOWN: "shutdown", K.DELETE: "delete", K.SKIP_PRECHECK: "skipPrecheck"}
     for kind, action in actions.items():
-        assert set(STEP_RULES[kind].expect) == set(ALLOWED_FROM[action]), kind
+        assert set(STEP_SPECS[kind].expect) == set(ALLOWED_FROM[action]), kind
     # The one known difference: the docs list running/stopped/runFailed for resize; the emulator also accepts the
     # running variants (initRunning, ...), which the planner never resizes from.
     assert set(RESIZE_FROM) == {"running", "stopped", "runFailed"}
@@ -231,3 +236,42 @@ def test_the_planner_and_the_emulator_read_the_allowed_from_rules_alike() -> Non
         "retrying",
     }
     assert set(RESIZE_FROM) <= set(ALLOWED_FROM["resize"])
+
+
+def test_every_step_kind_has_its_spec() -> None:
+    assert set(STEP_SPECS) == set(StepKind)
+
+
+def test_the_specs_hold_what_the_executor_used_to_key_by_kind() -> None:
+    """Underway, beyond, extra tolerance, default waits and secrets, as the executor's tables said them."""
+    assert {k for k, s in STEP_SPECS.items() if s.underway} == {K.PRECHECK, K.SKIP_PRECHECK, K.PAUSE, K.PAIR_PRECHECK}
+    assert STEP_SPECS[K.PAUSE].underway == {"stopping"} and STEP_SPECS[K.PRECHECK].underway == {"checking"}
+    assert {"running", "stopped", "finished", "runFailed"} <= STEP_SPECS[K.SKIP_PRECHECK].beyond
+    assert STEP_SPECS[K.DELETE].beyond == {"deleted"}
+    assert STEP_SPECS[K.START].tolerate - STEP_SPECS[K.PAUSE].tolerate == {
+        "running", "initRunning", "bidirectRunning", "singleRunning", "retrying",
+    }  # fmt: skip
+    assert {k: s.default_timeout_seconds for k, s in STEP_SPECS.items() if s.default_timeout_seconds != 600} == {
+        K.PRECHECK: 900, K.SKIP_PRECHECK: 900, K.START: 1800, K.DELETE: 1200, K.PAIR_PRECHECK: 900, K.WAIT_LAG: 1800,
+    }  # fmt: skip
+    assert {k for k, s in STEP_SPECS.items() if s.sends_secrets} == {K.CREATE, K.CONFIG}
+
+
+def test_only_shutdown_deletes_a_never_started_task_directly_when_refused() -> None:
+    assert {k for k, s in STEP_SPECS.items() if s.delete_if_refused_from} == {K.SHUTDOWN}
+    assert STEP_SPECS[K.SHUTDOWN].delete_if_refused_from == {
+        "unConfig",
+        "ready",
+        "checkPass",
+        "checkFailed",
+        "configFailed",
+    }
+
+
+def test_a_pair_is_prechecked_like_a_task_and_switched_only_while_it_runs() -> None:
+    """The pair's precheck is the ordinary precheck call (its items come from elsewhere); the switch and the lag
+    gate need a running task, as the emulator's switch does."""
+    assert STEP_SPECS[K.PAIR_PRECHECK] == STEP_SPECS[K.PRECHECK]
+    assert STEP_SPECS[K.SWITCH].expect == STEP_SPECS[K.PAUSE].expect == STEP_SPECS[K.WAIT_LAG].expect
+    assert STEP_SPECS[K.SWITCH].disruptive and not STEP_SPECS[K.SWITCH].destructive
+    assert not STEP_SPECS[K.WAIT_LAG].wait_for and not STEP_SPECS[K.WAIT_LAG].disruptive

@@ -1,0 +1,336 @@
+"""One shared poller for every task that waits: one list call per tick for all of them.
+
+Asynchronous DTS steps (precheck, start, pause, shutdown, delete) return before the task reaches its new
+status. Instead of each task polling its own detail endpoint, the tasks register a wait here, and one
+thread polls `client.list_tasks()` and wakes every waiter whose task reached a target (or a failure)
+status. The cost of polling is therefore one list call per tick whatever the number of tasks in flight.
+
+Tick schedule (`PollPolicy`): each wait wants its next look after a small fraction (`fraction`, 10%) of the
+time it has waited so far, never sooner than `floor` (0.05 s) nor later than `cap` (5 s); the next list call is
+the earliest any wait wants, and it serves them all. So a wait is seen done at most ~10% after the service
+finished it (a poll interval that grows by a factor makes a wait up to that factor late), and a long wait
+settles at one list call every `cap` seconds: a wait of 10 minutes costs about 170 list calls (0.3 a second),
+shared by every task waiting meanwhile. `DTSFLOW_POLL_FLOOR` and `DTSFLOW_POLL_CAP` (seconds) override the
+bounds, e.g. for a slow real service.
+
+Callbacks (`on_poll`) run outside the poller's lock, each on its own: a callback that raises fails its own
+wait (with what it raised) and nothing else. If the poll thread itself dies, every wait fails at once with
+the cause, and so does every later one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dtsflow.apply.snapshot import ABSENT, Snapshot
+from dtsflow.client.live import LiveTask
+from dtsflow.client.protocol import DtsClient
+from dtsflow.clock import SYSTEM_CLOCK, Clock
+
+ABSENT_POLLS = 2
+"""A waited-for task missing from this many consecutive lists has gone (one miss may be a list that lags a create)."""
+
+ELSEWHERE_POLLS = 2
+"""Consecutive lists showing a status the wait does not expect before the wait fails (one may be a passing state)."""
+
+MAX_LIST_FAILURES = 3
+"""Consecutive failed list calls (each already retried by the client) after which waits fail."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    floor: float = 0.05
+    fraction: float = 0.1
+    cap: float = 5.0
+
+    def gap(self, waited: float) -> float:
+        """The time to the next look for a wait that has waited `waited` seconds."""
+        return min(self.cap, max(self.floor, self.fraction * waited))
+
+    @classmethod
+    def from_env(cls) -> PollPolicy:
+        def number(name: str, default: float) -> float:
+            raw = os.environ.get(name, "")
+            try:
+                value = float(raw)
+            except ValueError:
+                return default
+            return value if value > 0 else default
+
+        base = cls()
+        return cls(floor=number("DTSFLOW_POLL_FLOOR", base.floor), cap=number("DTSFLOW_POLL_CAP", base.cap))
+
+
+class WaitOutcome(StrEnum):
+    REACHED = "reached"
+    FAILED = "failed"  # a failure status, or the task vanished
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"  # the list call itself kept failing
+
+
+@dataclass(frozen=True, slots=True)
+class WaitResult:
+    outcome: WaitOutcome
+    status: str | None = None
+    live: LiveTask | None = None
+    message: str = ""
+
+
+PollCallback = Callable[[LiveTask | None, str], None]
+
+
+@dataclass(eq=False)
+class _Waiter:
+    dts_id: str
+    targets: frozenset[str]
+    stops: frozenset[str]
+    on_poll: PollCallback | None
+    began: float
+    due: float  # clock time of the next look this wait wants
+    tolerate: frozenset[str] | None = None  # None: wait through any status
+    absent_seen: int = 0  # consecutive snapshots without the task
+    elsewhere_seen: int = 0  # consecutive snapshots in a status outside targets, stops and `tolerate`
+    done: threading.Event = field(default_factory=threading.Event)
+    result: WaitResult | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def finish(self, result: WaitResult) -> None:
+        with self._lock:
+            if self.result is None:
+                self.result = result
+                self.done.set()
+
+    def decide(self, live: LiveTask | None, status: str) -> WaitResult | None:
+        """What this snapshot means for the wait: a result, or None to keep waiting (counters updated)."""
+        if status in self.targets:
+            return WaitResult(WaitOutcome.REACHED, status=status, live=live)
+        if status in self.stops:
+            return WaitResult(WaitOutcome.FAILED, status=status, live=live, message=_errmsg(live))
+        if live is None and self.absent_seen + 1 >= ABSENT_POLLS:
+            return WaitResult(WaitOutcome.FAILED, status=ABSENT, message="the task no longer exists")
+        elsewhere = live is not None and self.tolerate is not None and status not in self.tolerate
+        if live is not None and elsewhere and self.elsewhere_seen + 1 >= ELSEWHERE_POLLS:
+            message = f"the task moved to {status}" + (f": {live.errmsg}" if live.errmsg else "")
+            return WaitResult(WaitOutcome.FAILED, status=status, live=live, message=message)
+        self.absent_seen = self.absent_seen + 1 if live is None else 0
+        self.elsewhere_seen = self.elsewhere_seen + 1 if elsewhere else 0
+        return None
+
+
+class Poller:
+    """The shared poll loop. Use as a context manager; `wait()` blocks the calling task's thread."""
+
+    def __init__(self, client: DtsClient, *, policy: PollPolicy | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._client = client
+        self.policy = policy or PollPolicy.from_env()
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._waiters: list[_Waiter] = []
+        self._refresh_wanted = False
+        self._closed = False
+        self._interrupted = False
+        self._dead: str | None = None  # why the poll thread stopped, if it did
+        self._failures = 0
+        self.last_error: Exception | None = None  # the last failed list call's error
+        self._last_error_started = float("-inf")
+        self.latest: Snapshot | None = None
+        self.polls = 0
+        self._thread = threading.Thread(target=self._run, name="dtsflow-poller", daemon=True)
+
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def interrupt(self) -> None:
+        """Ctrl-C: every current and future wait ends at once as INTERRUPTED."""
+        with self._cond:
+            self._interrupted = True
+            waiters, self._waiters = self._waiters, []
+            self._cond.notify_all()
+        for waiter in waiters:
+            waiter.finish(WaitResult(WaitOutcome.INTERRUPTED, message="interrupted"))
+
+    # -- used by task threads ------------------------------------------------------------------------
+    def wait(
+        self,
+        dts_id: str,
+        *,
+        targets: Iterable[str],
+        stops: Iterable[str] = (),
+        timeout: float,
+        on_poll: PollCallback | None = None,
+        tolerate: Iterable[str] | None = None,
+    ) -> WaitResult:
+        """Block until a list call shows `dts_id` in `targets` (or `stops`, or gone), or `timeout` passes.
+
+        With `tolerate`, a task seen in any other status (not a target, stop or tolerated one) in
+        `ELSEWHERE_POLLS` consecutive lists has moved somewhere unexpected: the wait fails with that status.
+        """
+        now = self._clock.monotonic()
+        waiter = _Waiter(
+            dts_id,
+            frozenset(targets),
+            frozenset(stops),
+            on_poll,
+            began=now,
+            due=now + self.policy.floor,
+            tolerate=None if tolerate is None else frozenset(tolerate),
+        )
+        with self._cond:
+            if self._interrupted:
+                return WaitResult(WaitOutcome.INTERRUPTED, message="interrupted")
+            if self._dead is not None:
+                return WaitResult(WaitOutcome.ERROR, message=self._dead)
+            self._waiters.append(waiter)
+            self._cond.notify_all()
+        if not waiter.done.wait(timeout=max(timeout, 0.0)):
+            with self._cond:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                last = self.latest.tasks.get(dts_id) if self.latest else None
+            waiter.finish(
+                WaitResult(
+                    WaitOutcome.TIMEOUT,
+                    status=last.status if last else None,
+                    live=last,
+                    message=f"timed out after {timeout:g}s",
+                )
+            )
+        assert waiter.result is not None
+        return waiter.result
+
+    def fresh(self, after: float, *, timeout: float = 60.0) -> Snapshot | None:
+        """A snapshot whose list call began at or after `after` (clock seconds); polls now if needed.
+
+        Concurrent callers share the same list call. None when interrupted, closed, the poll thread died, or the
+        list call made for this request failed (`last_error` says why); every call tries again.
+        """
+        asked = self._clock.monotonic()
+        deadline = asked + timeout
+        with self._cond:
+            while True:
+                if self.latest is not None and self.latest.started >= after:
+                    return self.latest
+                if self._closed or self._interrupted or self._dead is not None:
+                    return None
+                if self._last_error_started >= asked:
+                    return None  # the list call made since we asked failed
+                remaining = deadline - self._clock.monotonic()
+                if remaining <= 0:
+                    return None
+                self._refresh_wanted = True
+                self._cond.notify_all()
+                self._cond.wait(timeout=remaining)
+
+    def failure(self) -> str:
+        """Why the last re-read failed, for the user: the API's error (code, message, request id) if any."""
+        if self._dead is not None:
+            return self._dead
+        return str(self.last_error) if self.last_error is not None else "listing tasks failed"
+
+    # -- the poll thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while self._next_tick():
+                started = self._clock.monotonic()
+                try:
+                    tasks = self._client.list_tasks()
+                except Exception as exc:  # an ApiError after the client's own retries, or a bug: fail the waits
+                    self._on_list_failure(exc, started)
+                    continue
+                self._on_snapshot(Snapshot(started, {t.dts_id: t for t in tasks}))
+        except BaseException as exc:  # a bug of the poller itself: no wait may sit until its timeout
+            self._die(exc)
+
+    def _next_tick(self) -> bool:
+        """Block until the next list call is due (False: closed)."""
+        with self._cond:
+            while True:
+                if self._closed:
+                    return False
+                now = self._clock.monotonic()
+                if self._refresh_wanted:
+                    break
+                if self._waiters and not self._interrupted:
+                    due = min(w.due for w in self._waiters)
+                    if due <= now:
+                        break
+                    self._cond.wait(timeout=due - now)
+                else:
+                    self._cond.wait()
+            self._refresh_wanted = False
+            return True
+
+    def _die(self, exc: BaseException) -> None:
+        with self._cond:
+            self._dead = f"the poll thread stopped: {type(exc).__name__}: {exc}"
+            waiters, self._waiters = self._waiters, []
+            self._cond.notify_all()
+        for waiter in waiters:
+            waiter.finish(WaitResult(WaitOutcome.ERROR, message=self._dead))
+
+    def _on_list_failure(self, exc: Exception, started: float) -> None:
+        failed: list[_Waiter] = []
+        with self._cond:
+            self.polls += 1
+            self._failures += 1
+            self.last_error = exc
+            self._last_error_started = started
+            if self._failures >= MAX_LIST_FAILURES:
+                failed, self._waiters = self._waiters, []
+            for waiter in self._waiters:
+                waiter.due = started + self.policy.gap(started - waiter.began)
+            self._cond.notify_all()
+        for waiter in failed:
+            waiter.finish(WaitResult(WaitOutcome.ERROR, message=f"cannot list tasks: {exc}"))
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        seen: list[tuple[_Waiter, LiveTask | None, str, WaitResult | None]] = []
+        with self._cond:
+            self.polls += 1
+            self._failures = 0
+            self.latest = snapshot
+            still: list[_Waiter] = []
+            for waiter in self._waiters:
+                live = snapshot.tasks.get(waiter.dts_id)
+                status = live.status if live else ABSENT
+                result = waiter.decide(live, status)
+                seen.append((waiter, live, status, result))
+                if result is None:
+                    waiter.due = snapshot.started + self.policy.gap(max(snapshot.started - waiter.began, 0.0))
+                    still.append(waiter)
+            self._waiters = still
+            self._cond.notify_all()
+        # Outside the lock, each on its own: a callback that raises fails its own wait, nothing else.
+        for waiter, live, status, result in seen:
+            if waiter.on_poll is not None:
+                try:
+                    waiter.on_poll(live, status)
+                except Exception as exc:
+                    with self._cond:
+                        if waiter in self._waiters:
+                            self._waiters.remove(waiter)
+                    result = WaitResult(
+                        WaitOutcome.ERROR, status=status, live=live, message=f"{type(exc).__name__}: {exc}"
+                    )
+            if result is not None:
+                waiter.finish(result)
+
+
+def _errmsg(live: LiveTask | None) -> str:
+    return live.errmsg if live and live.errmsg else ""

@@ -1,0 +1,76 @@
+"""What `plan`, `apply`, `status` and `validate` share: loading the manifests an invocation names, the policies it
+gives them, the plan shaped by `--prune`/`--allow-replace`/`--reconfigure`, and when to colour output."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from dtsflow.commands.args import ManifestOptions, PlanShape
+from dtsflow.escape import for_terminal_lines
+
+if TYPE_CHECKING:
+    from dtsflow.client.live import Live
+    from dtsflow.manifest.envvars import EnvPolicy
+    from dtsflow.manifest.load import LoadedManifests
+    from dtsflow.manifest.secrets import SecretPolicy
+    from dtsflow.plan.model import Plan
+    from dtsflow.plan.planner import Manifests
+
+
+def use_colour(stream: object) -> bool:
+    """Colours on a terminal; never with `NO_COLOR` set to a non-empty value (https://no-color.org: an empty one
+    does not count) or `--no-color`; always with a non-empty `FORCE_COLOR` (CI logs that render colours)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def env_policy(options: ManifestOptions) -> EnvPolicy:
+    """The operator's `env()` allowlist: `DTSFLOW_VAR_*` plus `--allow-env` names."""
+    from dtsflow.manifest.envvars import EnvPolicy
+
+    return EnvPolicy.from_operator(list(options.allow_env))
+
+
+def secret_policy(options: ManifestOptions) -> SecretPolicy:
+    """The operator's secret policy: `--secret-dir` flags plus the environment."""
+    from dtsflow.manifest.secrets import SecretPolicy
+
+    return SecretPolicy.from_operator(list(options.secret_dir))
+
+
+def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedManifests:
+    """Every manifest of `paths` (default: the invocation's), rendered with its variables and policies."""
+    from dtsflow.manifest.load import load_manifests, parse_var_args
+
+    loaded = load_manifests(
+        list(options.paths) if paths is None else paths,
+        variables=parse_var_args(options.var),
+        var_files=list(options.var_file),
+        secrets=secret_policy(options),
+        env=env_policy(options),
+    )
+    for warning in loaded.warnings:
+        sys.stderr.write(f"warning: {for_terminal_lines(str(warning))}\n")
+    return loaded
+
+
+def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
+    """The plan, shaped by the flags `plan` and `apply` share: --prune, --allow-replace, --reconfigure, --adopt,
+    --force."""
+    from dtsflow.plan.planner import make_plan
+
+    return make_plan(
+        manifests,
+        live,
+        prune=shape.prune,
+        allow_replace=shape.allow_replace,
+        reconfigure=list(shape.reconfigure),
+        adopt=list(shape.adopt),
+        force=shape.force,
+    )

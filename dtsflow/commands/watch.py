@@ -1,0 +1,148 @@
+"""`dtsflow apply PATH... --auto-approve --watch INTERVAL`: re-plan and re-apply on a timer, correcting drift.
+
+Each cycle reads the manifests again (a sidecar may `git pull` them), takes the directory's apply lock, reads the
+live tasks, plans, reports every task that differs from its manifest as a drift (`drift_detected`), applies the
+plan, and reports what became of each drift (`drift_corrected`); then it sleeps INTERVAL. A cycle that cannot plan
+(an invalid manifest, an API error, another apply holding the lock) is reported (`watch_error`) and the watch
+goes on: a service that corrects drift should not die of one bad minute. Text or JSON lines (`--format json`),
+like apply's own progress.
+
+SIGTERM or Ctrl-C stop the watch: between cycles at once (exit 0), during a cycle after the calls in flight finish
+and the cycle's report is printed (exit 143 for SIGTERM, 130 for Ctrl-C, as for an interrupted apply). A second
+signal leaves at once (the journal makes a re-run converge).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+from dtsflow.apply.drift import corrections, drift_of, watch_line
+from dtsflow.apply.events import Event, WatchCycle, WatchError, WatchStopped
+from dtsflow.commands.args import ApplyArgs
+from dtsflow.errors import ConfigError, DtsflowError, ExitCode
+from dtsflow.escape import for_terminal
+from dtsflow.manifest.grammar import parse_duration
+
+if TYPE_CHECKING:
+    from dtsflow.client.protocol import DtsClient
+
+EXIT_SIGNAL = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGINT: ExitCode.INTERRUPTED}
+
+
+def watch_interval(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ConfigError(f"--watch expects an interval such as 30s, 15m or 1h, got {text!r}") from None
+    if seconds <= 0:
+        raise ConfigError("--watch interval must be longer than zero")
+    return seconds
+
+
+class _Stop:
+    """The watch's stop: set by SIGTERM or Ctrl-C, remembering which."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.event.is_set():  # a second signal leaves at once, as during a plain apply
+            first = self.signum if self.signum is not None else signum
+            code = EXIT_SIGNAL.get(signal.Signals(first), ExitCode.INTERRUPTED)
+            with contextlib.suppress(OSError, ValueError):
+                print(f"{signal.Signals(signum).name} again: exiting at once", file=sys.stderr)
+                sys.stdout.flush()
+            os._exit(int(code))  # not an exception: no `finally` may keep the process waiting for a thread
+        self.signum = signum
+        self.event.set()
+        print(f"{signal.Signals(signum).name}: stopping the watch (calls in flight finish)", file=sys.stderr)
+
+
+def watch(args: ApplyArgs, interval: float, timeout: float | None, *, out: TextIO | None = None) -> int:
+    from dtsflow.commands.connect import open_client
+
+    stream = out if out is not None else sys.stdout
+    stop = _Stop()
+    previous = {sig: signal.signal(sig, stop.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    cycle = 0
+    interrupted = False
+    try:
+        with open_client(args.api) as client:
+            while not stop.event.is_set():
+                cycle += 1
+                interrupted = _cycle(client, args, cycle, interval, timeout, stop.event, stream)
+                if not stop.event.is_set():
+                    stop.event.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    name = signal.Signals(stop.signum).name if stop.signum is not None else "stop"
+    _emit(WatchStopped(cycles=cycle, signal=name, interrupted_apply=interrupted), args, stream)
+    if interrupted and stop.signum is not None:
+        return EXIT_SIGNAL.get(signal.Signals(stop.signum), ExitCode.ERROR)
+    return ExitCode.OK
+
+
+def _emit(event: Event, args: ApplyArgs, out: TextIO) -> None:
+    if args.format == "json":
+        out.write(json.dumps(event.to_dict(), sort_keys=True) + "\n")
+    else:
+        line = watch_line(event)
+        if line is not None:
+            out.write(for_terminal(line) + "\n")  # task names and messages come from manifests and the service
+    out.flush()
+
+
+def _cycle(
+    client: DtsClient,
+    args: ApplyArgs,
+    cycle: int,
+    interval: float,
+    timeout: float | None,
+    stop: threading.Event,
+    out: TextIO,
+) -> bool:
+    """One cycle; True when a stop interrupted its apply."""
+    from dtsflow.apply.journal import Journal
+    from dtsflow.apply.lock import apply_lock
+    from dtsflow.commands.apply import execute
+    from dtsflow.commands.common import load, shaped_plan
+    from dtsflow.plan.refresh import fetch_live, manages
+
+    try:
+        manifests = load(args.manifests)
+        with apply_lock():
+            journal = Journal()
+            live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
+            plan = shaped_plan(manifests, live, args.shape)
+            if plan.errors:
+                problems = "; ".join(f"{c.task}: {c.error}" for c in plan.errors)
+                raise DtsflowError(f"the plan cannot be applied: {problems}")
+            drifts = drift_of(plan, cycle)
+            for drift in drifts:
+                _emit(drift, args, out)
+            if not drifts:
+                _emit(WatchCycle(cycle=cycle, drifts=0, corrected=0, failed=0, next_in=interval), args, out)
+                return False
+            report = execute(plan, client, args, journal, timeout, out, stop)
+    except DtsflowError as exc:
+        _emit(WatchError(cycle=cycle, message=str(exc)), args, out)
+        return False
+    results = corrections(drifts, report)
+    for result in results:
+        _emit(result, args, out)
+    corrected = sum(1 for r in results if r.outcome == "applied")
+    if not report.interrupted:
+        cycle_end = WatchCycle(
+            cycle=cycle, drifts=len(drifts), corrected=corrected, failed=len(drifts) - corrected, next_in=interval
+        )
+        _emit(cycle_end, args, out)
+    return report.interrupted

@@ -1,0 +1,325 @@
+"""Normalised comparison of a manifest task with its live task. Pure; the password is never compared or shown.
+
+What is compared is what would be sent: `wire.create_body(spec)` and `wire.config_body(spec)` (without a
+resolver, so no `dbPass`), flattened to JSON paths. Normalisation: enum-like values compare case-insensitively,
+numbers compare with their string forms (`"3306"` == `3306`), `""`/missing/null are the same, `dataType` is a
+set, `schemaMapping` an unordered list whose `dst` defaults to `src`.
+
+Inside each `schemaMapping` entry only the keys we send are compared (the service adds its own, such as
+`updateFilterRule`). The region of a `public` end is not compared (the service may echo it as `public`).
+
+A field the live task does not return (missing or empty) is not compared: the API fills in defaults and may
+omit fields, and we cannot tell drift from omission. A field the manifest does not set is not in the body,
+so it is not compared either. `api.config` overrides are part of the config body and follow the same rule.
+
+Fields the API cannot change in place (`REPLACE_PATHS`) need a replacement; `standard` a resize; anything else
+a reconfigure.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from dtsflow.client.live import SECRET_FIELDS, LiveTask
+from dtsflow.client.reverse import is_pair_id
+from dtsflow.client.wire import config_body, create_body, rollback_config_body
+from dtsflow.manifest.model import TOP_LEVEL_OTHER, TaskSpec, top_level_instance_type
+from dtsflow.plan.model import FieldDiff
+
+# Paths of the create/config bodies that the API cannot change on an existing task.
+REPLACE_PATHS = (
+    "type",
+    "productType",
+    "sourceInstanceType",
+    "targetInstanceType",
+    "directionType",
+    "crossRegionTag",
+    "srcConnection.instanceType",
+    "srcConnection.dbType",
+    "srcConnection.region",
+    "dstConnection.instanceType",
+    "dstConnection.dbType",
+    "dstConnection.region",
+)
+# Not compared: the task is matched by this name.
+IGNORED_PATHS = frozenset({"taskName"})
+# Leaf names whose values are enum-like: compared case-insensitively.
+CASELESS_LEAVES = frozenset(
+    {"type", "productType", "sourceInstanceType", "targetInstanceType", "directionType", "instanceType"}
+    | {"dbType", "region", "granularity", "standard"}
+)
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    """How a live task differs from its manifest task, split by what it takes to fix it."""
+
+    replace: list[FieldDiff] = field(default_factory=list)
+    reconfigure: list[FieldDiff] = field(default_factory=list)
+    resize: FieldDiff | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.replace and not self.reconfigure and self.resize is None
+
+
+def live_document(task: LiveTask) -> dict[str, Any]:
+    """The live task as the API returned it (API names, only fields it sent, never a password)."""
+    doc: dict[str, Any] = task.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    return doc
+
+
+def _flatten(value: Any) -> dict[str, Any]:
+    """JSON paths of every leaf; lists are leaves (compared as a whole)."""
+    if not isinstance(value, dict):
+        return {"": value}
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, dict[str, Any]]] = [("", value)]
+    while stack:  # no recursion and no intermediate dicts: this runs for every task of a plan
+        prefix, mapping = stack.pop()
+        for key, item in mapping.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(item, dict):
+                stack.append((path, item))
+            else:
+                out[path] = item
+    return out
+
+
+def _lookup(doc: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(doc, dict) or key not in doc:
+            return None
+        doc = doc[key]
+    return doc
+
+
+def _scalar(value: Any, caseless: bool) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        return text.lower() if caseless else text
+    return value
+
+
+def _schema_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return _scalar(entry, False)
+    src = _scalar(entry.get("src"), False)
+    out = {k: _normalise(k, v) for k, v in entry.items() if k not in {"src", "dst"}}
+    out["src"] = src
+    out["dst"] = _scalar(entry.get("dst"), False) or src
+    return {k: v for k, v in out.items() if v is not None}
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: 1 and True are equal keys otherwise
+def _normal_scalar(path: str, value: Any) -> Any:
+    """`_normalise` of a scalar, remembered: a plan of thousands of tasks normalises the same few values again and
+    again (types, regions, hosts, ports)."""
+    return _scalar(value, path.rsplit(".", 1)[-1] in CASELESS_LEAVES)
+
+
+def _normalise(path: str, value: Any) -> Any:
+    """A comparable form of one leaf; None means "not set"."""
+    if type(value) in _SCALARS:
+        return _normal_scalar(path, value)
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf == "dataType" and isinstance(value, list):
+        items = sorted({str(v).strip().lower() for v in value if str(v).strip()})
+        return items or None
+    if leaf == "schemaMapping" and isinstance(value, list):
+        entries = [_schema_entry(e) for e in value]
+        return sorted(entries, key=lambda e: json.dumps(e, sort_keys=True)) or None
+    if isinstance(value, list):
+        items = [_normalise(path, v) for v in value]
+        return items or None
+    if isinstance(value, dict):
+        normal = {k: _normalise(f"{path}.{k}", v) for k, v in value.items()}
+        return {k: v for k, v in normal.items() if v is not None} or None
+    return _scalar(value, leaf in CASELESS_LEAVES)
+
+
+def display(value: Any) -> str | None:
+    """How a value shows in a plan: JSON, so that strings are quoted and lists readable."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+_MISSING = object()
+
+
+def _live_for(path: str, doc: dict[str, Any], flat: dict[str, Any] | None = None) -> Any:
+    """The live value for a request-body path; a few create fields live under `payInfo` in the answer.
+
+    `flat`: `_flatten(doc)`, which answers most paths with one dict look-up (a path that ends inside a list or
+    at a whole object is looked up the long way).
+    """
+    value = _MISSING if flat is None else flat.get(path, _MISSING)
+    if value is _MISSING:
+        value = _lookup(doc, path)
+    if value is None and path in {
+        "productType",
+        "sourceInstanceType",
+        "targetInstanceType",
+        "crossRegionTag",
+        "standard",
+    }:
+        value = _live_for(f"payInfo.{path}", doc, flat)
+    pair = is_pair_id(str(doc.get("dtsId") or ""))  # a one-click reverse pair also has dtsIdPos/dtsIdNeg
+    if value is None and path == "directionType" and not pair and (doc.get("dtsIdPos") or doc.get("dtsIdNeg")):
+        value = "bidirect"
+    return value
+
+
+def _sent_keys_only(wanted: Any, live_value: Any) -> Any:
+    """Live `schemaMapping` entries cut down to the keys we send (the service adds some, e.g. `updateFilterRule`)."""
+    if not isinstance(wanted, list) or not isinstance(live_value, list):
+        return live_value
+    keys = {k for entry in wanted if isinstance(entry, dict) for k in entry}
+    return [{k: v for k, v in e.items() if k in keys} if isinstance(e, dict) else e for e in live_value]
+
+
+def _compare(paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any]) -> list[FieldDiff]:
+    diffs: list[FieldDiff] = []
+    for path, wanted in sorted(paths.items()):
+        if path in IGNORED_PATHS or path.rsplit(".", 1)[-1] in SECRET_FIELDS:
+            continue
+        live_value = _live_for(path, doc, flat)
+        if path == "schemaMapping":
+            live_value = _sent_keys_only(wanted, live_value)
+        if wanted == live_value:  # the common case, without normalising
+            continue
+        want = _normalise(path, wanted)
+        have = _normalise(path, live_value)
+        if want is None or have is None or want == have:
+            continue
+        if path == "schemaMapping":  # show only the objects that differ, not both whole lists
+            only_live = [e for e in have if e not in want] or None
+            only_manifest = [e for e in want if e not in have] or None
+            have, want = only_live, only_manifest
+        diffs.append(FieldDiff(path=path, before=display(have), after=display(want)))
+    return diffs
+
+
+PAIR_FIELDS = frozenset({"orderInfo", "standard", "rollback"})  # not compared as paths (see `diff_task`)
+REVERSE_PREFIX = "reverse."
+"""Paths of the way back (`dtsTaskNeg` of a pair) are shown under this prefix."""
+
+
+def desired_paths(spec: TaskSpec) -> dict[str, Any]:
+    """Every comparable leaf of what create and config would send (no password).
+
+    Not the region of a `public` end: the service may echo it as `public` or any other text, and a self-built
+    store has no Baidu region to move; its host and port say where it is.
+    """
+    paths = _flatten({k: v for k, v in create_body(spec).items() if k not in PAIR_FIELDS})
+    paths.update(_flatten(config_body(spec)))
+    for end, endpoint in (("srcConnection", spec.src), ("dstConnection", spec.dst)):
+        if top_level_instance_type(endpoint.instance_type) == TOP_LEVEL_OTHER:
+            paths.pop(f"{end}.region", None)
+    return paths
+
+
+def _reverse_diffs(spec: TaskSpec, doc: dict[str, Any]) -> list[FieldDiff]:
+    """The way back of a pair: what `newRollback/config` sends as `dtsTaskNeg` against the live `dtsTaskNeg`."""
+    live_back = doc.get("dtsTaskNeg")
+    if spec.reverse is None or not isinstance(live_back, dict):
+        return []
+    wanted = _flatten(rollback_config_body(spec)["dtsTaskNeg"])
+    wanted.pop("type", None)
+    for end, endpoint in (("srcConnection", spec.dst), ("dstConnection", spec.src)):  # the ends swapped
+        if top_level_instance_type(endpoint.instance_type) == TOP_LEVEL_OTHER:
+            wanted.pop(f"{end}.region", None)
+    return [
+        d.model_copy(update={"path": REVERSE_PREFIX + d.path}) for d in _compare(wanted, live_back, _flatten(live_back))
+    ]
+
+
+def diff_task(spec: TaskSpec, task: LiveTask, doc: dict[str, Any] | None = None) -> ConfigDiff:
+    """Compare a manifest task with its live task; see the module docstring for the rules.
+
+    `doc`: `live_document(task)`, when the caller has it already.
+    """
+    return compare_task(spec, task, doc)[0]
+
+
+def compare_task(
+    spec: TaskSpec, task: LiveTask, doc: dict[str, Any] | None = None
+) -> tuple[ConfigDiff, dict[str, Any]]:
+    """`diff_task`, and the live values it compared (for `fingerprint`), from one reading of the live task."""
+    doc = live_document(task) if doc is None else doc
+    paths = desired_paths(spec)
+    replace_paths = {p: v for p, v in paths.items() if p in REPLACE_PATHS}
+    config_paths = {p: v for p, v in paths.items() if p not in REPLACE_PATHS}
+    # Only the parts of the live task that a path can reach (not its progress counters): flattening runs per task.
+    reachable = {p.split(".", 1)[0] for p in paths} | {"payInfo", "standard"}
+    flat = _flatten({k: v for k, v in doc.items() if k in reachable})
+    resize = None
+    have = _normalise("standard", _live_for("standard", doc, flat))
+    want = _normalise("standard", spec.standard)
+    if have is not None and want is not None and have != want:
+        resize = FieldDiff(path="standard", before=display(have), after=display(want))
+    replace = _compare(replace_paths, doc, flat)
+    wants_pair, is_pair = spec.reverse is not None, is_pair_id(task.dts_id)
+    if (
+        wants_pair != is_pair
+    ):  # the pair is made at create (`rollback: "1"`): a task cannot become one, or stop being one
+        shown = {True: "one-click reverse pair", False: "single task"}
+        replace.append(FieldDiff(path="reverse", before=display(shown[is_pair]), after=display(shown[wants_pair])))
+    diff = ConfigDiff(
+        replace=replace,
+        reconfigure=_compare(config_paths, doc, flat) + _reverse_diffs(spec, doc),
+        resize=resize,
+    )
+    return diff, _compared_values(paths, doc, flat)
+
+
+def _compared_values(paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The live values a plan of these desired paths depends on: every compared path, normalised, and the size."""
+    values: dict[str, Any] = {}
+    for path, wanted in paths.items():
+        live_value = _live_for(path, doc, flat)
+        if path == "schemaMapping":
+            live_value = _sent_keys_only(wanted, live_value)
+        values[path] = _normalise(path, live_value)
+    values["standard"] = _normalise("standard", _live_for("standard", doc, flat))
+    return values
+
+
+def fingerprint(
+    task: LiveTask | None,
+    spec: TaskSpec | None = None,
+    doc: dict[str, Any] | None = None,
+    compared: dict[str, Any] | None = None,
+) -> str:
+    """A hash of what a plan was made against: the live task's id, name, status and the values it compared.
+
+    With `spec` (a manifest task), the live values at the paths `diff_task` compares; without (a pruned task),
+    id, name and status only. Fields the plan does not read (progress, timers, anything the service adds)
+    are left out, so a field that changes by itself does not make a saved plan stale.
+    `doc`: `live_document(task)`, and `compared`: what `compare_task` returned, when the caller has them already.
+    """
+    if task is None:
+        payload: Any = {"absent": True}
+    else:
+        payload = {"dtsId": task.dts_id, "status": task.status, "taskName": task.task_name}
+        if compared is not None:
+            payload["compared"] = compared
+        elif spec is not None:
+            doc = live_document(task) if doc is None else doc
+            payload["compared"] = _compared_values(desired_paths(spec), doc)
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,66 @@
+"""Read the live side of a plan from the DTS API: list calls only, never one detail call per task.
+
+`fetch_live` lists every migration task (pages of up to 1000, `marker`/`nextMarker`), indexes them by name
+(two tasks with one name are kept in `duplicates`: the planner decides whether that matters, which it does only
+for a name the run manages), keeps unnamed `unConfig` tasks as possible orphans of an interrupted create, and
+reads the precheck items of the managed tasks that are `checkFailed` (one call each: the list does not carry
+them), so that the plan can show why they failed, and the delay of managed one-click reverse pairs that run
+(`newRollbackCheck`, one call each), so that a cutover can be judged. A task of another team costs no request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from dtsflow.client.live import Live, PrecheckItem, TaskStatus
+from dtsflow.client.protocol import DtsClient
+from dtsflow.client.statuses import RUNNING_STATUSES
+
+LIST_PAGE_SIZE = 1000
+
+
+OTHER_TASK_TYPES = ("bidirect", "group", "rollback")
+"""Task types besides `migration` that the list can show (the API documentation's list filter)."""
+
+
+def manages(names: Sequence[str] | Mapping[str, object], prefixes: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a run manages a task name: a manifest names it, or it starts with a `prune.prefix`."""
+    named = frozenset(names)
+    prefix_tuple = tuple(prefixes)
+    return lambda name: name in named or (bool(prefix_tuple) and name.startswith(prefix_tuple))
+
+
+def fetch_live(client: DtsClient, managed: Callable[[str], bool] | None = None) -> Live:
+    """Every live task, by name, plus the check items of the `checkFailed` tasks the run manages (`managed`;
+    None reads them for every task)."""
+    tasks = client.list_tasks(page_size=LIST_PAGE_SIZE)
+    live = Live.from_tasks(tasks)
+    other_types: dict[str, tuple[str, str]] = {}
+    for kind in OTHER_TASK_TYPES:  # listed by type: an empty type would list all, but the Go SDK requires one
+        for other in client.list_tasks(page_size=LIST_PAGE_SIZE, task_type=kind):
+            if other.task_name and other.task_name not in live.tasks:
+                other_types.setdefault(other.task_name, (kind, other.dts_id))
+    ours = [
+        task
+        for task in sorted(live.tasks.values(), key=lambda t: t.task_name)
+        if managed is None or managed(task.task_name)
+    ]
+    precheck: dict[str, Sequence[PrecheckItem]] = {}
+    delays: dict[str, float] = {}
+    for task in ours:
+        if task.status == TaskStatus.CHECK_FAILED:
+            # A pair's items are both directions' (`rollback/precheck`); a reverse item's name starts `reverse:`.
+            items = (
+                client.get_rollback_precheck(task.dts_id).items if task.is_pair else client.get_precheck(task.dts_id)
+            )
+            precheck[task.dts_id] = items
+        if task.is_pair and task.status in RUNNING_STATUSES:
+            delays[task.dts_id] = client.rollback_delay(task.dts_id)
+    return Live(
+        tasks=live.tasks,
+        orphans=live.orphans,
+        precheck=precheck,
+        duplicates=live.duplicates,
+        delays=delays,
+        other_types=other_types,
+    )
