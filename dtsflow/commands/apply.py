@@ -31,7 +31,9 @@ from dtsflow.manifest.grammar import parse_duration
 from dtsflow.plan.model import Plan
 
 if TYPE_CHECKING:
+    from dtsflow.apply.executor import Executor
     from dtsflow.apply.journal import Journal
+    from dtsflow.apply.progress import LiveProgress
     from dtsflow.apply.timeline import TimedEvent, Timeline
     from dtsflow.client.protocol import DtsClient
     from dtsflow.manifest.load import LoadedManifests
@@ -40,7 +42,22 @@ CONFIRM_PROMPT = "Apply these changes? Only 'yes' is accepted: "
 
 
 def _is_saved_plan(paths: tuple[str, ...]) -> bool:
+    if len(paths) > 1:
+        _refuse_a_saved_plan_among(paths)
     return len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()
+
+
+def _refuse_a_saved_plan_among(paths: tuple[str, ...]) -> None:
+    """A saved plan given with other paths would be read as a manifest (and fail on its plan keys). It is refused:
+    the plan records the manifests it was made from and re-plans from them, so other paths have no place."""
+    from dtsflow.plan.saved import looks_like_a_plan
+
+    for path in paths:
+        if path.endswith(".json") and looks_like_a_plan(path):
+            raise ConfigError(
+                f"{path} is a saved plan: apply it on its own (dtsflow apply {path}); it re-reads the manifests "
+                "it was made from. To plan from manifests, give only manifests"
+            )
 
 
 def run(args: ApplyArgs) -> int:
@@ -67,7 +84,10 @@ def run(args: ApplyArgs) -> int:
             raise ConfigError("--watch re-plans from the manifests on every cycle: give manifests, not a saved plan")
         if not args.auto_approve:
             raise ConfigError("--watch needs --auto-approve: nobody is there to confirm each cycle")
-        load(args.manifests)  # an invalid manifest at start is an error, not a watch that never applies
+        from dtsflow.commands.common import check_targets
+
+        # an invalid manifest (or --target) at start is an error, not a watch that never applies
+        check_targets(load(args.manifests), args.shape)
         return watch(args, interval, timeout)
     if saved:
         from dtsflow.plan.saved import load_plan
@@ -80,10 +100,11 @@ def run(args: ApplyArgs) -> int:
             or args.shape.reconfigure
             or args.shape.adopt
             or args.shape.force
+            or args.shape.target
         ):
             print(
-                "note: --prune, --allow-replace, --reconfigure, --adopt and --force shape a plan; the saved plan "
-                "already has them",
+                "note: --prune, --allow-replace, --reconfigure, --adopt, --force and --target shape a plan; the "
+                "saved plan already has them",
                 file=sys.stderr,
             )
         args = _with_recorded_vars(args, plan_in)
@@ -92,8 +113,11 @@ def run(args: ApplyArgs) -> int:
 
         check_secrets(plan_in, secret_policy(args.manifests).resolve)  # the plan is known: check before any request
     else:
+        from dtsflow.commands.common import check_targets
+
         plan_in = None
         manifests = load(args.manifests)
+        check_targets(manifests, args.shape)
         if not args.auto_approve and not _interactive():
             raise ConfigError("no terminal to confirm the plan: pass --auto-approve, or apply a saved plan (plan -o)")
 
@@ -150,7 +174,11 @@ def _plan_and_apply(
 
 def _shape_of(plan: Plan) -> PlanShape:
     return PlanShape(
-        prune=plan.prune, allow_replace=plan.allow_replace, reconfigure=tuple(plan.reconfigure), adopt=tuple(plan.adopt)
+        prune=plan.prune,
+        allow_replace=plan.allow_replace,
+        reconfigure=tuple(plan.reconfigure),
+        adopt=tuple(plan.adopt),
+        target=tuple(plan.targets),
     )
 
 
@@ -216,7 +244,7 @@ def execute(
     from dtsflow.apply.executor import Executor
     from dtsflow.apply.progress import JsonProgress, LiveProgress, PlainProgress
     from dtsflow.apply.report import render_report_text
-    from dtsflow.commands.common import secret_policy
+    from dtsflow.commands.common import secret_policy, signals_handled
 
     live_view: LiveProgress | None = None
     observer: Observer
@@ -245,15 +273,10 @@ def execute(
         stop_event=stop,
     )
     interrupts = _Interrupts(stop) if own_signals else None
-    try:
-        if live_view is not None:
-            live_view.start()  # inside the try: whatever happens next, the finally stops it
-        report = executor.apply(plan, secrets_checked=secrets_checked)
-    finally:
+    with contextlib.ExitStack() as handlers:
         if interrupts is not None:
-            interrupts.restore()
-        if live_view is not None:
-            live_view.close()
+            handlers.enter_context(signals_handled(interrupts.handler, (signal.SIGINT, signal.SIGTERM)))
+        report = _run_with_view(executor, plan, live_view, secrets_checked=secrets_checked)
     if interrupts is not None and interrupts.first == signal.SIGTERM:
         report.terminated = True
     if timeline is not None and args.report:
@@ -264,6 +287,18 @@ def execute(
         out.write("\n" + render_report_text(report) + "\n")
     out.flush()
     return report
+
+
+def _run_with_view(
+    executor: Executor, plan: Plan, live_view: LiveProgress | None, *, secrets_checked: bool
+) -> ApplyReport:
+    try:
+        if live_view is not None:
+            live_view.start()  # inside the try: whatever happens next, the finally stops it
+        return executor.apply(plan, secrets_checked=secrets_checked)
+    finally:
+        if live_view is not None:
+            live_view.close()
 
 
 def _write_html_report(path: str, report: ApplyReport, events: list[TimedEvent]) -> None:
@@ -282,7 +317,6 @@ class _Interrupts:
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self.first: int | None = None
-        self._previous = {sig: signal.signal(sig, self.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(self, signum: int, frame: FrameType | None) -> None:
         if self.first is not None:
@@ -297,7 +331,3 @@ class _Interrupts:
         what = "interrupt" if signum == signal.SIGINT else signal.Signals(signum).name
         again = "Ctrl-C" if signum == signal.SIGINT else "send it"
         print(f"{what}: finishing calls in flight, no new steps ({again} again to exit at once)", file=sys.stderr)
-
-    def restore(self) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)

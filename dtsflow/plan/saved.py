@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from dtsflow.client.live import Live
 from dtsflow.errors import DtsflowError, StalePlanError
-from dtsflow.plan.diff import fingerprint
+from dtsflow.plan.diff import failed_check_names, fingerprint
 from dtsflow.plan.model import FORMAT_VERSION, Plan
 from dtsflow.plan.planner import Manifests
 from dtsflow.plan.render.json import plan_schema, render_json
@@ -48,6 +48,15 @@ def _json_path(parts: Any) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
+
+
+def looks_like_a_plan(path: str | os.PathLike[str]) -> bool:
+    """A file holding a JSON object with a plan's `format_version` and `changes` (no schema check: a quick look)."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and "format_version" in document and "changes" in document
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
@@ -159,7 +168,8 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
                 f"plan is stale: task {change.task} was planned to be created but now exists "
                 f"({now.dts_id}, {now.status}){RERUN}"
             )
-        if fingerprint(now, change.spec) == change.fingerprint:
+        items = live.precheck.get(now.dts_id, ()) if now is not None else ()
+        if fingerprint(now, change.spec, precheck=items) == change.fingerprint:
             continue
         if now is None:
             raise StalePlanError(f"plan is stale: task {change.task} no longer exists{RERUN}")
@@ -168,10 +178,16 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
                 f"plan is stale: task {change.task} changed from {change.live_status} to {now.status} "
                 f"since the plan was made{RERUN}"
             )
+        was, failed = failed_check_names(change.precheck), failed_check_names(items)
+        if was != failed:
+            raise StalePlanError(
+                f"plan is stale: the failed precheck items of task {change.task} changed since the plan was made "
+                f"(were {', '.join(was) or 'none'}; now {', '.join(failed) or 'none'}){RERUN}"
+            )
         raise StalePlanError(
             f"plan is stale: the configuration of task {change.task} changed since the plan was made{RERUN}"
         )
-    if plan.prune:
+    if plan.prune and not plan.targets:  # a targeted plan prunes nothing
         # A task that appeared under a prune prefix since the plan was made would escape the reviewed deletion list.
         planned = {c.task for c in plan.changes}
         new = sorted(
