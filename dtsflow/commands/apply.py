@@ -31,7 +31,9 @@ from dtsflow.manifest.grammar import parse_duration
 from dtsflow.plan.model import Plan
 
 if TYPE_CHECKING:
+    from dtsflow.apply.executor import Executor
     from dtsflow.apply.journal import Journal
+    from dtsflow.apply.progress import LiveProgress
     from dtsflow.apply.timeline import TimedEvent, Timeline
     from dtsflow.client.protocol import DtsClient
     from dtsflow.manifest.load import LoadedManifests
@@ -216,7 +218,7 @@ def execute(
     from dtsflow.apply.executor import Executor
     from dtsflow.apply.progress import JsonProgress, LiveProgress, PlainProgress
     from dtsflow.apply.report import render_report_text
-    from dtsflow.commands.common import secret_policy
+    from dtsflow.commands.common import secret_policy, signals_handled
 
     live_view: LiveProgress | None = None
     observer: Observer
@@ -245,15 +247,10 @@ def execute(
         stop_event=stop,
     )
     interrupts = _Interrupts(stop) if own_signals else None
-    try:
-        if live_view is not None:
-            live_view.start()  # inside the try: whatever happens next, the finally stops it
-        report = executor.apply(plan, secrets_checked=secrets_checked)
-    finally:
+    with contextlib.ExitStack() as handlers:
         if interrupts is not None:
-            interrupts.restore()
-        if live_view is not None:
-            live_view.close()
+            handlers.enter_context(signals_handled(interrupts.handler, (signal.SIGINT, signal.SIGTERM)))
+        report = _run_with_view(executor, plan, live_view, secrets_checked=secrets_checked)
     if interrupts is not None and interrupts.first == signal.SIGTERM:
         report.terminated = True
     if timeline is not None and args.report:
@@ -264,6 +261,18 @@ def execute(
         out.write("\n" + render_report_text(report) + "\n")
     out.flush()
     return report
+
+
+def _run_with_view(
+    executor: Executor, plan: Plan, live_view: LiveProgress | None, *, secrets_checked: bool
+) -> ApplyReport:
+    try:
+        if live_view is not None:
+            live_view.start()  # inside the try: whatever happens next, the finally stops it
+        return executor.apply(plan, secrets_checked=secrets_checked)
+    finally:
+        if live_view is not None:
+            live_view.close()
 
 
 def _write_html_report(path: str, report: ApplyReport, events: list[TimedEvent]) -> None:
@@ -282,7 +291,6 @@ class _Interrupts:
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self.first: int | None = None
-        self._previous = {sig: signal.signal(sig, self.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(self, signum: int, frame: FrameType | None) -> None:
         if self.first is not None:
@@ -297,7 +305,3 @@ class _Interrupts:
         what = "interrupt" if signum == signal.SIGINT else signal.Signals(signum).name
         again = "Ctrl-C" if signum == signal.SIGINT else "send it"
         print(f"{what}: finishing calls in flight, no new steps ({again} again to exit at once)", file=sys.stderr)
-
-    def restore(self) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)

@@ -1,10 +1,15 @@
 """What `plan`, `apply`, `status` and `validate` share: loading the manifests an invocation names, the policies it
-gives them, the plan shaped by `--prune`/`--allow-replace`/`--reconfigure`, and when to colour output."""
+gives them, the plan shaped by `--prune`/`--allow-replace`/`--reconfigure`, when to colour output, and signal
+handlers installed for a block."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from dtsflow.commands.args import ManifestOptions, PlanShape
@@ -28,6 +33,22 @@ def use_colour(stream: object) -> bool:
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+@contextlib.contextmanager
+def signals_handled(
+    handler: Callable[[int, FrameType | None], None], signals: tuple[signal.Signals, ...]
+) -> Iterator[None]:
+    """`handler` for `signals` for the duration of the block; every handler installed is restored, even when
+    installing a later one failed half-way (installing happens inside the `try` that restores)."""
+    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
+    try:
+        for sig in signals:
+            previous[sig] = signal.signal(sig, handler)
+        yield
+    finally:
+        for installed, old in previous.items():
+            signal.signal(installed, old)
 
 
 def env_policy(options: ManifestOptions) -> EnvPolicy:

@@ -67,23 +67,19 @@ class _Stop:
 
 
 def watch(args: ApplyArgs, interval: float, timeout: float | None, *, out: TextIO | None = None) -> int:
+    from dtsflow.commands.common import signals_handled
     from dtsflow.commands.connect import open_client
 
     stream = out if out is not None else sys.stdout
     stop = _Stop()
-    previous = {sig: signal.signal(sig, stop.handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     cycle = 0
     interrupted = False
-    try:
-        with open_client(args.api) as client:
-            while not stop.event.is_set():
-                cycle += 1
-                interrupted = _cycle(client, args, cycle, interval, timeout, stop.event, stream)
-                if not stop.event.is_set():
-                    stop.event.wait(interval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with signals_handled(stop.handler, (signal.SIGTERM, signal.SIGINT)), open_client(args.api) as client:
+        while not stop.event.is_set():
+            cycle += 1
+            interrupted = _cycle(client, args, cycle, interval, timeout, stop.event, stream)
+            if not stop.event.is_set():
+                stop.event.wait(interval)
     name = signal.Signals(stop.signum).name if stop.signum is not None else "stop"
     _emit(WatchStopped(cycles=cycle, signal=name, interrupted_apply=interrupted), args, stream)
     if interrupted and stop.signum is not None:

@@ -85,3 +85,30 @@ def test_teardown_goes_in_reverse_dependency_order_and_independent_ones_in_paral
     assert position[("task_started", "right")] < position[("task_finished", "left")]
     assert position[("task_started", "left")] < position[("task_finished", "right")]
     assert human.by_name() == {}
+
+
+def test_handlers_installed_before_a_failure_to_install_the_next_are_restored(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Installing a handler can fail (signal.signal raises outside the main thread or for a signal the platform
+    # refuses); the one installed before it must not outlive the apply. The CLI installs its SIGTERM handler
+    # (call 1), apply its SIGINT (2) and SIGTERM (3) handlers: the third call fails.
+    from tests.apply.conftest import apply_in_process
+
+    real = signal.signal
+    calls = 0
+
+    def failing_third(sig: int, handler: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise ValueError("cannot install this handler here")
+        return real(sig, handler)  # type: ignore[arg-type]
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    manifest = env.write([task("orders", state="ready")])
+    with monkeypatch.context() as m:
+        m.setattr(signal, "signal", failing_third)
+        code, output = apply_in_process(env, monkeypatch, capsys, manifest, "--auto-approve")
+    assert code == 1 and "cannot install this handler here" in output
+    assert {sig: signal.getsignal(sig) for sig in before} == before
