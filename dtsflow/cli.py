@@ -62,6 +62,16 @@ def _adopt_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _target_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="plan only task NAME and the tasks it depends on (repeatable; nothing is pruned)",
+    )
+
+
 def _api_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--endpoint", metavar="URL", help="DTS endpoint (env DTSFLOW_ENDPOINT; default https://dts.baidubce.com)"
@@ -124,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-replace", action="store_true", help="plan replacements of tasks")
     p.add_argument("--force", action="store_true", help="plan cutovers (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
+    _target_option(p)
     _adopt_option(p)
     _manifest_options(p)
     _api_options(p)
@@ -141,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-replace", action="store_true", help="allow replacing tasks")
     p.add_argument("--force", action="store_true", help="cut over (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
+    _target_option(p)
     p.add_argument("--format", choices=EVENT_FORMATS, default="text")
     p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
     p.add_argument(

@@ -69,7 +69,10 @@ def run(args: ApplyArgs) -> int:
             raise ConfigError("--watch re-plans from the manifests on every cycle: give manifests, not a saved plan")
         if not args.auto_approve:
             raise ConfigError("--watch needs --auto-approve: nobody is there to confirm each cycle")
-        load(args.manifests)  # an invalid manifest at start is an error, not a watch that never applies
+        from dtsflow.commands.common import check_targets
+
+        # an invalid manifest (or --target) at start is an error, not a watch that never applies
+        check_targets(load(args.manifests), args.shape)
         return watch(args, interval, timeout)
     if saved:
         from dtsflow.plan.saved import load_plan
@@ -82,10 +85,11 @@ def run(args: ApplyArgs) -> int:
             or args.shape.reconfigure
             or args.shape.adopt
             or args.shape.force
+            or args.shape.target
         ):
             print(
-                "note: --prune, --allow-replace, --reconfigure, --adopt and --force shape a plan; the saved plan "
-                "already has them",
+                "note: --prune, --allow-replace, --reconfigure, --adopt, --force and --target shape a plan; the "
+                "saved plan already has them",
                 file=sys.stderr,
             )
         args = _with_recorded_vars(args, plan_in)
@@ -94,8 +98,11 @@ def run(args: ApplyArgs) -> int:
 
         check_secrets(plan_in, secret_policy(args.manifests).resolve)  # the plan is known: check before any request
     else:
+        from dtsflow.commands.common import check_targets
+
         plan_in = None
         manifests = load(args.manifests)
+        check_targets(manifests, args.shape)
         if not args.auto_approve and not _interactive():
             raise ConfigError("no terminal to confirm the plan: pass --auto-approve, or apply a saved plan (plan -o)")
 
@@ -152,7 +159,11 @@ def _plan_and_apply(
 
 def _shape_of(plan: Plan) -> PlanShape:
     return PlanShape(
-        prune=plan.prune, allow_replace=plan.allow_replace, reconfigure=tuple(plan.reconfigure), adopt=tuple(plan.adopt)
+        prune=plan.prune,
+        allow_replace=plan.allow_replace,
+        reconfigure=tuple(plan.reconfigure),
+        adopt=tuple(plan.adopt),
+        target=tuple(plan.targets),
     )
 
 

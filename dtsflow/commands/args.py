@@ -36,7 +36,7 @@ class ApiOptions:
 @dataclass(frozen=True, slots=True)
 class PlanShape:
     """The flags `plan` and `apply` share that shape a plan: `--prune`, `--allow-replace`, `--reconfigure`,
-    `--adopt`, `--force`."""
+    `--adopt`, `--force`, `--target`."""
 
     prune: bool = False
     allow_replace: bool = False
@@ -44,6 +44,8 @@ class PlanShape:
     adopt: tuple[str, ...] = ()
     force: bool = False
     """Plan cutovers (a shutdown of a running increment, a pair's switch) whatever the replication delay."""
+    target: tuple[str, ...] = ()
+    """`--target NAME`: plan only these tasks and what they depend on; nothing is pruned."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedMani
 
 def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
     """The plan, shaped by the flags `plan` and `apply` share: --prune, --allow-replace, --reconfigure, --adopt,
-    --force."""
+    --force, --target."""
     from dtsflow.plan.planner import make_plan
 
     return make_plan(
@@ -94,4 +94,12 @@ def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
         reconfigure=list(shape.reconfigure),
         adopt=list(shape.adopt),
         force=shape.force,
+        targets=list(shape.target),
     )
+
+
+def check_targets(manifests: Manifests, shape: PlanShape) -> None:
+    """An unknown `--target` name is an error before any request."""
+    from dtsflow.plan.planner import targeted
+
+    targeted(manifests.tasks, shape.target)

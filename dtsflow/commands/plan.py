@@ -56,13 +56,14 @@ def apply_hint(args: PlanArgs) -> str:
 
 
 def run(args: PlanArgs) -> int:
-    from dtsflow.commands.common import load, shaped_plan, use_colour
+    from dtsflow.commands.common import check_targets, load, shaped_plan, use_colour
     from dtsflow.commands.connect import open_client
     from dtsflow.plan.refresh import fetch_live, manages
     from dtsflow.plan.render import render_plan
     from dtsflow.plan.saved import save_plan
 
     manifests = load(args.manifests)  # every manifest is valid before any request is sent
+    check_targets(manifests, args.shape)
     if args.apply_key_id is not None and (not args.out or not args.apply_key_id.strip()):
         raise ConfigError("--apply-key-id names the key that will apply a saved plan: give it with -o PLAN.json")
     if args.out:

@@ -234,6 +234,8 @@ class Plan(Frozen):
     force: bool = False
     """--force: cutovers are planned whatever the replication delay."""
     reconfigure: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    """`--target` names the plan was made with: only they and what they depend on are planned, nothing pruned."""
     adopt: list[str] = Field(default_factory=list)
     """`--adopt` names the plan was made with."""
     would_prune: list[str] = Field(default_factory=list)

@@ -394,6 +394,40 @@ def dependency_order(tasks: Mapping[str, TaskSpec]) -> list[str]:
     return order
 
 
+def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str]) -> list[str]:
+    """The `--target` names plus every task they depend on (`dependsOn`, transitively), sorted; every task when
+    no target is given. A name no manifest defines is a `PlanError` (the command checks before any request)."""
+    if not targets:
+        return sorted(tasks)
+    unknown = sorted(set(targets) - set(tasks))
+    if unknown:
+        known = sorted(tasks)
+        listed = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+        raise PlanError(
+            f"--target names tasks that no manifest defines: {', '.join(unknown)} (the manifests define: "
+            f"{listed or 'no task'})"
+        )
+    closure: set[str] = set()
+    todo = list(targets)
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        todo.extend(d for d in tasks[name].depends_on if d in tasks)
+    return sorted(closure)
+
+
+def partial_warning(targets: Sequence[str], included: Sequence[str]) -> str:
+    """What a targeted plan says about itself, as Terraform warns that resource targeting is in effect."""
+    extra = sorted(set(included) - set(targets))
+    deps = f" and the tasks they depend on ({', '.join(extra)})" if extra else ""
+    return (
+        f"--target is in effect: this plan is partial; it covers only {', '.join(sorted(set(targets)))}{deps}. "
+        "Other tasks are not planned and nothing is pruned: run a plan without --target to see every change"
+    )
+
+
 def make_plan(
     manifests: Manifests,
     live: Live,
@@ -403,34 +437,40 @@ def make_plan(
     reconfigure: Sequence[str] = (),
     adopt: Sequence[str] = (),
     force: bool = False,
+    targets: Sequence[str] = (),
 ) -> Plan:
     """The plan that takes every manifest task (and, with `prune`, every pruned task) to its desired state.
 
-    `force`: cutovers (`dtsflow.plan.cutover`) are planned whatever the replication delay."""
+    `force`: cutovers (`dtsflow.plan.cutover`) are planned whatever the replication delay.
+    `targets`: only these tasks and what they depend on; a targeted plan never prunes."""
     for flag, names in (("--reconfigure", reconfigure), ("--adopt", adopt)):
         unknown = sorted(set(names) - set(manifests.tasks))
         if unknown:
             raise PlanError(f"{flag} names tasks that no manifest defines: {', '.join(unknown)}")
+    included = targeted(manifests.tasks, targets)
+    tasks = {name: manifests.tasks[name] for name in included}
     warnings = _duplicate_names(manifests, live)
+    if targets:
+        warnings.insert(0, partial_warning(targets, included))
     warnings += [
         retrying_warning(name, live.tasks[name].dts_id)
-        for name in sorted(manifests.tasks)
+        for name in sorted(tasks)
         if name in live.tasks and live.tasks[name].status == TaskStatus.RETRYING
     ]
     changes = [
         _plan_task(
-            manifests.tasks[name],
+            tasks[name],
             live,
             allow_replace=allow_replace,
             force_config=name in reconfigure,
             adopt=name in adopt,
             force=force,
         )
-        for name in dependency_order(manifests.tasks)
+        for name in dependency_order(tasks)
     ]
     # Teardowns (shutdown, absent) in reverse dependency order: a task goes after the tasks that depend on it.
     down = (DesiredState.SHUTDOWN, DesiredState.ABSENT)
-    depth = _depths(manifests.tasks)
+    depth = _depths(tasks)
     teardowns = sorted((c for c in changes if c.desired in down), key=lambda c: (-depth[c.task], c.task))
     changes = [c for c in changes if c.desired not in down] + teardowns
     prunable: list[tuple[LiveTask, str]] = []
@@ -447,7 +487,9 @@ def make_plan(
             )
             continue
         prunable.append((live.tasks[name], prefix))
-    managed_live = [live.tasks[n] for n in manifests.tasks if n in live.tasks] + [t for t, _ in prunable]
+    if targets:  # a partial plan must not delete what it does not look at
+        prunable = []
+    managed_live = [live.tasks[n] for n in tasks if n in live.tasks] + [t for t, _ in prunable]
     if any(owned(t) is None for t in managed_live):
         warnings.append(
             "the DTS API's answers carry no tags, so dtsflow cannot tell which live tasks it created: a live task "
@@ -467,6 +509,7 @@ def make_plan(
         prune=prune,
         allow_replace=allow_replace,
         force=force,
+        targets=sorted(set(targets)),
         reconfigure=sorted(set(reconfigure)),
         adopt=sorted(set(adopt)),
         would_prune=would_prune,

@@ -171,7 +171,7 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
         raise StalePlanError(
             f"plan is stale: the configuration of task {change.task} changed since the plan was made{RERUN}"
         )
-    if plan.prune:
+    if plan.prune and not plan.targets:  # a targeted plan prunes nothing
         # A task that appeared under a prune prefix since the plan was made would escape the reviewed deletion list.
         planned = {c.task for c in plan.changes}
         new = sorted(

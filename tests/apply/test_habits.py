@@ -1,0 +1,69 @@
+"""Habits Terraform users bring, end to end through the real CLI against the emulator: `--target`, `destroy`,
+`show`, `previousNames`, `--env`, `--lock-timeout`."""
+
+from __future__ import annotations
+
+import json
+
+from tests.apply.conftest import Env, task
+
+
+def _three(env: Env) -> str:
+    """orders <- users <- billing (billing depends on users, users on orders), plus an unrelated `audit`."""
+    return env.write(
+        [
+            task("orders", state="ready"),
+            task("users", state="ready", dependsOn=["orders"]),
+            task("billing", state="ready", dependsOn=["users"]),
+            task("audit", state="ready"),
+        ],
+        prune="shop-",
+    )
+
+
+def test_target_plans_and_applies_only_the_target_and_its_dependencies(env: Env) -> None:
+    manifest = _three(env)
+    planned = env.cli("plan", manifest, "--target", "users")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "+ orders" in planned.stdout and "+ users" in planned.stdout
+    assert "billing" not in planned.stdout.split("warning:")[0] and "audit" not in planned.stdout
+    assert "--target is in effect: this plan is partial" in planned.stdout
+    applied = env.apply(manifest, "--target", "users", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert sorted(env.by_name()) == ["orders", "users"]
+
+
+def test_an_unknown_target_is_an_error_before_any_request(env: Env) -> None:
+    manifest = _three(env)
+    env.reset_stats()
+    for command in ("plan", "apply"):
+        result = env.cli(command, manifest, "--target", "nope", "--auto-approve" if command == "apply" else "--prune")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "--target names tasks that no manifest defines: nope" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert sum(env.stats().get("requests", {}).values()) == 0
+
+
+def test_a_targeted_plan_never_prunes_and_says_so(env: Env) -> None:
+    manifest = env.write([task("shop-orders", state="ready"), task("shop-old", state="ready")], prune="shop-")
+    assert env.apply(manifest, "--auto-approve").returncode == 0
+    manifest = env.write([task("shop-orders", state="ready")], prune="shop-")
+    planned = env.cli("plan", manifest, "--prune", "--target", "shop-orders")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "shop-old" not in planned.stdout and "nothing is pruned" in planned.stdout
+    env.reset_stats()
+    applied = env.apply(manifest, "--prune", "--target", "shop-orders", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert env.mutating() == 0 and "shop-old" in env.by_name()
+
+
+def test_a_saved_targeted_plan_records_its_targets_and_applies_the_same(env: Env) -> None:
+    manifest = _three(env)
+    made = env.cli("plan", manifest, "--target", "users", "-o", "plan.json")
+    assert made.returncode == 0, made.stdout + made.stderr
+    saved = json.loads((env.cwd / "plan.json").read_text())
+    assert saved["targets"] == ["users"]
+    assert [c["task"] for c in saved["changes"]] == ["orders", "users"]
+    applied = env.apply("plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert sorted(env.by_name()) == ["orders", "users"]
