@@ -21,10 +21,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtsflow.client.live import SECRET_FIELDS, LiveTask
+from dtsflow.client.live import SECRET_FIELDS, LiveTask, PrecheckItem
 from dtsflow.client.reverse import is_pair_id
 from dtsflow.client.wire import config_body, create_body, rollback_config_body
 from dtsflow.manifest.model import TOP_LEVEL_OTHER, TaskSpec, top_level_instance_type
@@ -299,23 +300,34 @@ def _compared_values(paths: dict[str, Any], doc: dict[str, Any], flat: dict[str,
     return values
 
 
+def failed_check_names(items: Sequence[PrecheckItem]) -> list[str]:
+    """The names of the failed items of a precheck, sorted: what a plan decides on (skip them, or check again)."""
+    return sorted({item.name for item in items if item.failed})
+
+
 def fingerprint(
     task: LiveTask | None,
     spec: TaskSpec | None = None,
     doc: dict[str, Any] | None = None,
     compared: dict[str, Any] | None = None,
+    precheck: Sequence[PrecheckItem] = (),
 ) -> str:
     """A hash of what a plan was made against: the live task's id, name, status and the values it compared.
 
     With `spec` (a manifest task), the live values at the paths `diff_task` compares; without (a pruned task),
     id, name and status only. Fields the plan does not read (progress, timers, anything the service adds)
     are left out, so a field that changes by itself does not make a saved plan stale.
+    `precheck`: the task's check items, when the plan read them (a `checkFailed` task): the names of the failed
+    ones are covered, since the plan skips exactly those or checks again.
     `doc`: `live_document(task)`, and `compared`: what `compare_task` returned, when the caller has them already.
     """
     if task is None:
         payload: Any = {"absent": True}
     else:
         payload = {"dtsId": task.dts_id, "status": task.status, "taskName": task.task_name}
+        failed = failed_check_names(precheck)
+        if failed:  # only then: a plan without failed items keeps the fingerprint it always had
+            payload["failedChecks"] = failed
         if compared is not None:
             payload["compared"] = compared
         elif spec is not None:

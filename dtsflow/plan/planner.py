@@ -327,7 +327,7 @@ def _plan_task(
         destructive=any(s.destructive for s in steps) or draft.action is Action.REPLACE,
         precheck=list(items),
         spec=spec,
-        fingerprint=fingerprint(task, spec, doc, compared),
+        fingerprint=fingerprint(task, spec, doc, compared, precheck=items),
         error=draft.error,
         warnings=draft.warnings,
         adopt=adopted,

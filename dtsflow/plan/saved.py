@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from dtsflow.client.live import Live
 from dtsflow.errors import DtsflowError, StalePlanError
-from dtsflow.plan.diff import fingerprint
+from dtsflow.plan.diff import failed_check_names, fingerprint
 from dtsflow.plan.model import FORMAT_VERSION, Plan
 from dtsflow.plan.planner import Manifests
 from dtsflow.plan.render.json import plan_schema, render_json
@@ -159,7 +159,8 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
                 f"plan is stale: task {change.task} was planned to be created but now exists "
                 f"({now.dts_id}, {now.status}){RERUN}"
             )
-        if fingerprint(now, change.spec) == change.fingerprint:
+        items = live.precheck.get(now.dts_id, ()) if now is not None else ()
+        if fingerprint(now, change.spec, precheck=items) == change.fingerprint:
             continue
         if now is None:
             raise StalePlanError(f"plan is stale: task {change.task} no longer exists{RERUN}")
@@ -167,6 +168,12 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
             raise StalePlanError(
                 f"plan is stale: task {change.task} changed from {change.live_status} to {now.status} "
                 f"since the plan was made{RERUN}"
+            )
+        was, failed = failed_check_names(change.precheck), failed_check_names(items)
+        if was != failed:
+            raise StalePlanError(
+                f"plan is stale: the failed precheck items of task {change.task} changed since the plan was made "
+                f"(were {', '.join(was) or 'none'}; now {', '.join(failed) or 'none'}){RERUN}"
             )
         raise StalePlanError(
             f"plan is stale: the configuration of task {change.task} changed since the plan was made{RERUN}"

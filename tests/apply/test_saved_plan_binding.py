@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import yaml
 
 from dtsflow.emulator import start_in_thread
+from dtsflow.emulator.store import Store
 from tests.apply.conftest import Env, task
 
 
@@ -71,3 +73,32 @@ def test_a_var_that_looks_like_a_secret_is_not_recorded(env: Env) -> None:
     result = env.cli("plan", manifest, "--var", "db_password=hunter2", "-o", "plan.json")
     assert result.returncode == 1 and "looks like a secret" in result.stderr
     assert not (env.cwd / "plan.json").exists()
+
+
+def test_a_plan_made_against_other_failed_precheck_items_is_refused(tmp_path: Path) -> None:
+    """The reviewed plan skipped the failed checks it showed; when the service's failed items change (the checks
+    ran again elsewhere and something else fails now) with the task still checkFailed, the plan is stale."""
+    with start_in_thread(time_scale=0.01) as emu:
+        env = Env(emu.url, emu.access_key, emu.secret_key, tmp_path)
+        bad = task("bad", state="prechecked", src_host="db-binlog-off.internal")
+        assert env.apply(env.write([bad]), "--auto-approve").returncode == 1  # checkFailed: the binlog format
+        failed = "srcBinlogFormat"
+        allowed = {**bad, "precheck": {"skip": [failed, "srcBinlogRowImage"]}}
+        manifest = env.write([allowed])
+        made = env.cli("plan", manifest, "-o", "plan.json")
+        assert made.returncode == 0, made.stdout + made.stderr
+        saved = json.loads((env.cwd / "plan.json").read_text())
+        assert [s["kind"] for s in saved["changes"][0]["steps"]] == ["skip-precheck"]
+        dts_id = env.by_name()["bad"]["dtsId"]
+        with emu.engine.store.write() as conn:  # the checks came out differently: row image fails, not the format
+            doc = Store.get(conn, dts_id)
+            assert doc is not None and doc["_precheck"] is not None
+            for item in doc["_precheck"]["items"]:
+                if item["status"] == "failed":
+                    item["name"] = "srcBinlogRowImage"
+            Store.put(conn, doc)
+        env.reset_stats()
+        result = env.apply("plan.json")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "failed precheck items of task bad changed" in result.stderr
+        assert env.mutating() == 0 and env.status("bad") == "checkFailed"
