@@ -42,7 +42,22 @@ CONFIRM_PROMPT = "Apply these changes? Only 'yes' is accepted: "
 
 
 def _is_saved_plan(paths: tuple[str, ...]) -> bool:
+    if len(paths) > 1:
+        _refuse_a_saved_plan_among(paths)
     return len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()
+
+
+def _refuse_a_saved_plan_among(paths: tuple[str, ...]) -> None:
+    """A saved plan given with other paths would be read as a manifest (and fail on its plan keys). It is refused:
+    the plan records the manifests it was made from and re-plans from them, so other paths have no place."""
+    from dtsflow.plan.saved import looks_like_a_plan
+
+    for path in paths:
+        if path.endswith(".json") and looks_like_a_plan(path):
+            raise ConfigError(
+                f"{path} is a saved plan: apply it on its own (dtsflow apply {path}); it re-reads the manifests "
+                "it was made from. To plan from manifests, give only manifests"
+            )
 
 
 def run(args: ApplyArgs) -> int:
