@@ -201,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --wait-lag: watch this task (repeat; default: every task with increment)",
     )
     p.add_argument("--timeout", default="30m", metavar="DURATION", help="with --wait-lag: how long to wait (30m)")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 every task in its desired state and config, 2 one is not, 1 error",
+    )
     _manifest_options(p)
     _api_options(p)
 

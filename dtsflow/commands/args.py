@@ -127,3 +127,5 @@ class StatusArgs:
     """`--task NAME`: the tasks `--wait-lag` watches (default: every task with increment)."""
     timeout: str = "30m"
     """`--timeout` of `--wait-lag`."""
+    detailed_exitcode: bool = False
+    """`--detailed-exitcode`: exit 2 when a task is not in sync (its plan would not be empty), 0 when all are."""
