@@ -28,7 +28,7 @@ from dtsflow.apply.report import ApplyReport, Outcome, TaskResult
 from dtsflow.commands.args import ApplyArgs, PlanShape
 from dtsflow.errors import ConfigError, ExitCode, PlanError
 from dtsflow.manifest.grammar import parse_duration
-from dtsflow.plan.model import Plan
+from dtsflow.plan.model import Plan, StepKind
 
 if TYPE_CHECKING:
     from dtsflow.apply.executor import Executor
@@ -42,7 +42,22 @@ CONFIRM_PROMPT = "Apply these changes? Only 'yes' is accepted: "
 
 
 def _is_saved_plan(paths: tuple[str, ...]) -> bool:
+    if len(paths) > 1:
+        _refuse_a_saved_plan_among(paths)
     return len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file()
+
+
+def _refuse_a_saved_plan_among(paths: tuple[str, ...]) -> None:
+    """A saved plan given with other paths would be read as a manifest (and fail on its plan keys). It is refused:
+    the plan records the manifests it was made from and re-plans from them, so other paths have no place."""
+    from dtsflow.plan.saved import looks_like_a_plan
+
+    for path in paths:
+        if path.endswith(".json") and looks_like_a_plan(path):
+            raise ConfigError(
+                f"{path} is a saved plan: apply it on its own (dtsflow apply {path}); it re-reads the manifests "
+                "it was made from. To plan from manifests, give only manifests"
+            )
 
 
 def run(args: ApplyArgs) -> int:
@@ -151,8 +166,8 @@ def _plan_and_apply(
         if args.report:
             _write_html_report(args.report, report, [])
         return ExitCode.OK
-    if plan_in is None and not args.auto_approve and not _confirm(out):
-        out.write("Apply cancelled.\n")
+    if plan_in is None and not args.auto_approve and not _confirm(out, plan):
+        out.write("Destroy cancelled.\n" if plan.destroy else "Apply cancelled.\n")
         return ExitCode.ERROR
     return execute(plan, client, args, journal, timeout, out, secrets_checked=plan_in is not None).exit_code
 
@@ -164,6 +179,7 @@ def _shape_of(plan: Plan) -> PlanShape:
         reconfigure=tuple(plan.reconfigure),
         adopt=tuple(plan.adopt),
         target=tuple(plan.targets),
+        destroy=plan.destroy,
     )
 
 
@@ -186,8 +202,14 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _confirm(out: TextIO) -> bool:
-    out.write(CONFIRM_PROMPT)
+def destroy_prompt(plan: Plan) -> str:
+    """A destroy asks with the number of tasks it deletes, as `terraform destroy` does."""
+    deleted = sum(1 for c in plan.changes if any(s.kind is StepKind.DELETE for s in c.steps))
+    return f"Destroy {deleted} task(s)? They are shut down and deleted; this cannot be undone. Only 'yes' is accepted: "
+
+
+def _confirm(out: TextIO, plan: Plan) -> bool:
+    out.write(destroy_prompt(plan) if plan.destroy else CONFIRM_PROMPT)
     out.flush()
     answer = sys.stdin.readline()  # Ctrl-C here is a KeyboardInterrupt: the CLI exits 130, nothing was done
     return answer.strip() == "yes"

@@ -50,6 +50,15 @@ def _json_path(parts: Any) -> str:
     return out
 
 
+def looks_like_a_plan(path: str | os.PathLike[str]) -> bool:
+    """A file holding a JSON object with a plan's `format_version` and `changes` (no schema check: a quick look)."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and "format_version" in document and "changes" in document
+
+
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a saved plan; a clear error for anything that is not one of ours.
 

@@ -75,6 +75,18 @@ def test_a_var_that_looks_like_a_secret_is_not_recorded(env: Env) -> None:
     assert not (env.cwd / "plan.json").exists()
 
 
+def test_a_saved_plan_given_with_manifests_is_refused_before_any_request(env: Env) -> None:
+    manifest = env.write([task("orders", state="ready")])
+    assert env.cli("plan", manifest, "-o", "plan.json").returncode == 0
+    env.reset_stats()
+    for paths in (("plan.json", manifest), (manifest, "plan.json")):
+        result = env.apply(*paths, "--auto-approve")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "plan.json is a saved plan: apply it on its own (dtsflow apply plan.json)" in result.stderr
+        assert "unknown key" not in result.stderr and "Traceback" not in result.stderr
+    assert sum(env.stats().get("requests", {}).values()) == 0 and env.tasks() == []
+
+
 def test_a_plan_made_against_other_failed_precheck_items_is_refused(tmp_path: Path) -> None:
     """The reviewed plan skipped the failed checks it showed; when the service's failed items change (the checks
     ran again elsewhere and something else fails now) with the task still checkFailed, the plan is stale."""

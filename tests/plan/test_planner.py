@@ -327,3 +327,26 @@ def test_every_running_variant_is_running_and_ends_a_start_wait(status: str) -> 
     assert [st.kind for st in started.steps] == [K.START] and status in started.steps[0].wait_for
     retrying = [w for w in plan.warnings if "retrying" in w]
     assert bool(retrying) == (status == "retrying")
+
+
+def test_targets_take_their_dependencies_and_a_destroy_takes_the_dependents() -> None:
+    a, b, c = spec("a"), spec("b", dependsOn=["a"]), spec("c", dependsOn=["b"])
+    plan = make_plan(manifests(a, b, c, spec("z")), Live(), targets=["b"])
+    assert [ch.task for ch in plan.changes] == ["a", "b"] and plan.targets == ["b"]
+    assert plan.warnings[0].startswith("--target is in effect: this plan is partial")
+    with pytest.raises(PlanError, match="--target names tasks that no manifest defines: nope"):
+        make_plan(manifests(a), Live(), targets=["nope"])
+    tasks = {s.name: live(s, "running") for s in (a, b, c)}
+    destroy = make_plan(manifests(a, b, c), Live(tasks=tasks), destroy=True, targets=["b"], force=True)
+    assert [ch.task for ch in destroy.changes] == ["c", "b"]
+    assert all(ch.desired == "absent" and kinds(ch)[-1] == "delete" for ch in destroy.changes)
+
+
+def test_destroy_leaves_a_task_dtsflow_did_not_create_unless_adopted() -> None:
+    a, b = spec("a", state="ready"), spec("b", state="ready")
+    tasks = {"a": live(a, "checkPass"), "b": live(b, "checkPass", tags=[])}
+    plan = make_plan(manifests(a, b), Live(tasks=tasks), destroy=True)
+    assert [ch.task for ch in plan.changes] == ["a"] and not plan.errors
+    assert any(w.startswith("destroy leaves b (dtsmb) alone") for w in plan.warnings)
+    adopted = make_plan(manifests(a, b), Live(tasks=tasks), destroy=True, adopt=["b"])
+    assert [ch.task for ch in adopted.changes] == ["a", "b"]
