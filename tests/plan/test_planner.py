@@ -25,13 +25,13 @@ def one(plan: Plan, name: str) -> Change:
 
 
 def test_new_task_is_created_configured_prechecked_and_started() -> None:
-    s = spec(precheck={"timeout": "90s", "skip": ["srcBinlogFormat"]})
+    s = spec(precheck={"timeout": "90s", "skip": ["srcMysqlBinlogFormat"]})
     plan = make_plan(manifests(s), Live())
     change = one(plan, "orders")
     assert change.action is Action.CREATE
     assert kinds(change) == ["create", "config", "precheck", "start"]
     precheck = change.steps[2]
-    assert precheck.skip_allowed == ["srcBinlogFormat"] and precheck.timeout_seconds == 90
+    assert precheck.skip_allowed == ["srcMysqlBinlogFormat"] and precheck.timeout_seconds == 90
     assert precheck.wait_for == ["checkPass"]
     assert change.steps[3].wait_for == sorted(RUNNING_STATUSES) and change.steps[3].fail_on == ["runFailed"]
     assert change.fingerprint == fingerprint(None)
@@ -167,11 +167,11 @@ def test_prune_only_with_the_flag() -> None:
 
 
 def test_failed_precheck_items_are_carried_and_skip_is_planned_when_all_are_allowed() -> None:
-    s = spec(precheck={"skip": ["srcBinlogFormat"]})
+    s = spec(precheck={"skip": ["srcMysqlBinlogFormat"]})
     task = live(s, "checkFailed")
     items = [
-        PrecheckItem(name="srcBinlogFormat", status="failed", message="binlog_format is STATEMENT"),
-        PrecheckItem(name="srcConnect", status="pass"),
+        PrecheckItem(name="srcMysqlBinlogFormat", status="failed", message="binlog_format is STATEMENT"),
+        PrecheckItem(name="srcMysqlConnect", status="pass"),
     ]
     change = one(make_plan(manifests(s), Live.from_tasks([task], {task.dts_id: items})), "orders")
     assert kinds(change) == ["skip-precheck", "start"] and change.precheck == items
