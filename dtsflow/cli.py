@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also plan shutdown+delete of live tasks under a prune.prefix that no manifest names",
     )
     p.add_argument("--allow-replace", action="store_true", help="plan replacements of tasks")
+    p.add_argument("--destroy", action="store_true", help="plan the shutdown and delete of every task of the manifests")
     p.add_argument("--force", action="store_true", help="plan cutovers (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
     _target_option(p)
@@ -164,6 +165,29 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_options(p)
     _api_options(p)
 
+    p = sub.add_parser("destroy", help="shut down and delete every task of the manifests, after confirmation")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="destroy only task NAME and the tasks that depend on it (repeatable)",
+    )
+    p.add_argument("--force", action="store_true", help="cut over (shutdown) whatever the replication delay")
+    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
+    p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
+    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
+    _adopt_option(p)
+    _manifest_options(p)
+    _api_options(p)
+
+    p = sub.add_parser("show", help="render a saved plan (plan -o PLAN.json) for review; no network")
+    p.add_argument("plan", metavar="PLAN.json")
+    p.add_argument("--format", choices=PLAN_FORMATS, default="text")
+
     p = sub.add_parser("status", help="live status, progress and last precheck of each task")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=EVENT_FORMATS, default="text")
@@ -181,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --wait-lag: watch this task (repeat; default: every task with increment)",
     )
     p.add_argument("--timeout", default="30m", metavar="DURATION", help="with --wait-lag: how long to wait (30m)")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 every task in its desired state and config, 2 one is not, 1 error",
+    )
     _manifest_options(p)
     _api_options(p)
 
@@ -292,6 +321,8 @@ def command_args(namespace: argparse.Namespace) -> object:
         "completion": args.CompletionArgs,
         "plan": args.PlanArgs,
         "apply": args.ApplyArgs,
+        "destroy": args.DestroyArgs,
+        "show": args.ShowArgs,
         "status": args.StatusArgs,
         "emulator": EmulatorOptions,
     }

@@ -5,13 +5,18 @@ status. Instead of each task polling its own detail endpoint, the tasks register
 thread polls `client.list_tasks()` and wakes every waiter whose task reached a target (or a failure)
 status. The cost of polling is therefore one list call per tick whatever the number of tasks in flight.
 
-Tick schedule (`PollPolicy`): each wait wants its next look after a small fraction (`fraction`, 10%) of the
-time it has waited so far, never sooner than `floor` (0.05 s) nor later than `cap` (5 s); the next list call is
-the earliest any wait wants, and it serves them all. So a wait is seen done at most ~10% after the service
-finished it (a poll interval that grows by a factor makes a wait up to that factor late), and a long wait
-settles at one list call every `cap` seconds: a wait of 10 minutes costs about 170 list calls (0.3 a second),
-shared by every task waiting meanwhile. `DTSFLOW_POLL_FLOOR` and `DTSFLOW_POLL_CAP` (seconds) override the
-bounds, e.g. for a slow real service.
+Tick schedule (`PollPolicy`). A wait of a kind this run has not yet seen finish (a step kind: precheck, start,
+...) looks after a small fraction (`fraction`, 10%) of the time it has waited so far, never sooner than `floor`
+(0.05 s) nor later than `cap` (5 s): such a wait is seen done at most ~10% after the service finished it. Every
+wait that finishes teaches the poller its kind's duration as an interval (`Estimate`): the longest time a wait of
+that kind was seen not done yet, and the shortest time one was seen done. A later wait of that kind then looks
+when it is predicted to finish instead of geometrically: in the middle of the interval while it is wider than
+`precision` (3%) of the duration (each look narrows it, as a bisection over the run's waits), at its end once it
+is narrow; past the end (this task is slower than the earlier ones) it falls back to the fraction schedule. So
+after the first wave of a kind, each wait costs about one list call at its predicted finish, late by at most the
+interval's width. The next list call is the earliest any wait wants, and it serves them all. A long wait settles
+at one list call every `cap` seconds. `DTSFLOW_POLL_FLOOR` and `DTSFLOW_POLL_CAP` (seconds) override the bounds,
+e.g. for a slow real service.
 
 Callbacks (`on_poll`) run outside the poller's lock, each on its own: a callback that raises fails its own
 wait (with what it raised) and nothing else. If the poll thread itself dies, every wait fails at once with
@@ -42,14 +47,44 @@ MAX_LIST_FAILURES = 3
 
 
 @dataclass(frozen=True, slots=True)
+class Estimate:
+    """What the finished waits of one kind showed: one was still not done `lo` seconds into its wait, and one
+    was done `hi` seconds into it (times from the wait's start to the start of the list call that saw it)."""
+
+    lo: float
+    hi: float
+
+    def learn(self, lo: float, hi: float) -> Estimate:
+        """The estimate after a wait that was not done at `lo` and done at `hi`."""
+        if lo >= self.hi:  # slower than every earlier wait: the old interval no longer holds
+            return Estimate(lo, hi)
+        narrowed = Estimate(max(self.lo, lo), min(self.hi, hi))
+        return narrowed if narrowed.lo < narrowed.hi else Estimate(lo, hi)
+
+
+@dataclass(frozen=True, slots=True)
 class PollPolicy:
     floor: float = 0.05
     fraction: float = 0.1
     cap: float = 5.0
+    precision: float = 0.03  # an estimate narrower than this fraction of its duration is not narrowed further
+    tail: float = 0.01  # the shortest gap between two looks of a wait whose kind has an estimate
 
     def gap(self, waited: float) -> float:
-        """The time to the next look for a wait that has waited `waited` seconds."""
+        """The time to the next look for a wait of a kind not yet seen finish, that has waited `waited` s."""
         return min(self.cap, max(self.floor, self.fraction * waited))
+
+    def next_look(self, waited: float, estimate: Estimate | None) -> float:
+        """When (seconds into the wait) a wait that was last seen not done at `waited` should look next."""
+        if estimate is None:
+            return waited + self.gap(waited)
+        narrow = estimate.hi - estimate.lo <= max(self.tail, self.precision * estimate.hi)
+        predicted = estimate.hi if narrow else (estimate.lo + estimate.hi) / 2
+        if waited < predicted - self.tail / 2:
+            return min(predicted, waited + self.cap)
+        if waited < estimate.hi - self.tail / 2:  # the middle was too early: close in on the end in small steps
+            return min(estimate.hi, waited + max(self.tail, self.precision * waited))
+        return waited + min(self.cap, max(self.tail, self.fraction * waited))
 
     @classmethod
     def from_env(cls) -> PollPolicy:
@@ -92,18 +127,20 @@ class _Waiter:
     on_poll: PollCallback | None
     began: float
     due: float  # clock time of the next look this wait wants
+    kind: str | None = None  # what the wait is for (a step kind): waits of one kind teach each other's schedule
     tolerate: frozenset[str] | None = None  # None: wait through any status
     absent_seen: int = 0  # consecutive snapshots without the task
     elsewhere_seen: int = 0  # consecutive snapshots in a status outside targets, stops and `tolerate`
-    done: threading.Event = field(default_factory=threading.Event)
+    not_done_at: float = 0.0  # seconds into the wait of the latest look that saw it not done
     result: WaitResult | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Clock = SYSTEM_CLOCK
+    cond: threading.Condition = field(default_factory=threading.Condition)
 
     def finish(self, result: WaitResult) -> None:
-        with self._lock:
+        with self.cond:
             if self.result is None:
                 self.result = result
-                self.done.set()
+                self.clock.notify_all(self.cond)
 
     def decide(self, live: LiveTask | None, status: str) -> WaitResult | None:
         """What this snapshot means for the wait: a result, or None to keep waiting (counters updated)."""
@@ -140,6 +177,7 @@ class Poller:
         self._last_error_started = float("-inf")
         self.latest: Snapshot | None = None
         self.polls = 0
+        self.estimates: dict[str, Estimate] = {}  # per kind of wait, what the finished ones showed
         self._thread = threading.Thread(target=self._run, name="dtsflow-poller", daemon=True)
 
     def __enter__(self) -> Poller:
@@ -152,7 +190,7 @@ class Poller:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
+            self._clock.notify_all(self._cond)
         if self._thread.is_alive():
             self._thread.join(timeout=30)
 
@@ -161,7 +199,7 @@ class Poller:
         with self._cond:
             self._interrupted = True
             waiters, self._waiters = self._waiters, []
-            self._cond.notify_all()
+            self._clock.notify_all(self._cond)
         for waiter in waiters:
             waiter.finish(WaitResult(WaitOutcome.INTERRUPTED, message="interrupted"))
 
@@ -175,11 +213,14 @@ class Poller:
         timeout: float,
         on_poll: PollCallback | None = None,
         tolerate: Iterable[str] | None = None,
+        kind: str | None = None,
     ) -> WaitResult:
         """Block until a list call shows `dts_id` in `targets` (or `stops`, or gone), or `timeout` passes.
 
         With `tolerate`, a task seen in any other status (not a target, stop or tolerated one) in
         `ELSEWHERE_POLLS` consecutive lists has moved somewhere unexpected: the wait fails with that status.
+        `kind` names what is waited for (a step kind): the durations of finished waits of a kind schedule the
+        looks of later ones (see the module's docstring).
         """
         now = self._clock.monotonic()
         waiter = _Waiter(
@@ -188,17 +229,25 @@ class Poller:
             frozenset(stops),
             on_poll,
             began=now,
-            due=now + self.policy.floor,
+            due=now,
+            kind=kind,
             tolerate=None if tolerate is None else frozenset(tolerate),
+            clock=self._clock,
         )
         with self._cond:
             if self._interrupted:
                 return WaitResult(WaitOutcome.INTERRUPTED, message="interrupted")
             if self._dead is not None:
                 return WaitResult(WaitOutcome.ERROR, message=self._dead)
+            waiter.due = now + self.policy.next_look(0.0, self._estimate(kind))
             self._waiters.append(waiter)
-            self._cond.notify_all()
-        if not waiter.done.wait(timeout=max(timeout, 0.0)):
+            self._clock.notify_all(self._cond)
+        deadline = now + max(timeout, 0.0)
+        with waiter.cond:
+            while waiter.result is None and self._clock.monotonic() < deadline:
+                self._clock.wait_until(waiter.cond, deadline)
+            finished = waiter.result is not None
+        if not finished:
             with self._cond:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
@@ -230,12 +279,11 @@ class Poller:
                     return None
                 if self._last_error_started >= asked:
                     return None  # the list call made since we asked failed
-                remaining = deadline - self._clock.monotonic()
-                if remaining <= 0:
+                if self._clock.monotonic() >= deadline:
                     return None
                 self._refresh_wanted = True
-                self._cond.notify_all()
-                self._cond.wait(timeout=remaining)
+                self._clock.notify_all(self._cond)
+                self._clock.wait_until(self._cond, deadline)
 
     def failure(self) -> str:
         """Why the last re-read failed, for the user: the API's error (code, message, request id) if any."""
@@ -270,17 +318,24 @@ class Poller:
                     due = min(w.due for w in self._waiters)
                     if due <= now:
                         break
-                    self._cond.wait(timeout=due - now)
+                    self._clock.wait_until(self._cond, due)
                 else:
-                    self._cond.wait()
+                    self._clock.wait_until(self._cond, None)
             self._refresh_wanted = False
             return True
+
+    def _estimate(self, kind: str | None) -> Estimate | None:
+        return None if kind is None else self.estimates.get(kind)
+
+    def _learn(self, kind: str, lo: float, hi: float) -> None:
+        known = self.estimates.get(kind)
+        self.estimates[kind] = Estimate(lo, hi) if known is None else known.learn(lo, hi)
 
     def _die(self, exc: BaseException) -> None:
         with self._cond:
             self._dead = f"the poll thread stopped: {type(exc).__name__}: {exc}"
             waiters, self._waiters = self._waiters, []
-            self._cond.notify_all()
+            self._clock.notify_all(self._cond)
         for waiter in waiters:
             waiter.finish(WaitResult(WaitOutcome.ERROR, message=self._dead))
 
@@ -294,8 +349,9 @@ class Poller:
             if self._failures >= MAX_LIST_FAILURES:
                 failed, self._waiters = self._waiters, []
             for waiter in self._waiters:
-                waiter.due = started + self.policy.gap(started - waiter.began)
-            self._cond.notify_all()
+                waited = max(started - waiter.began, 0.0)
+                waiter.due = waiter.began + self.policy.next_look(waited, self._estimate(waiter.kind))
+            self._clock.notify_all(self._cond)
         for waiter in failed:
             waiter.finish(WaitResult(WaitOutcome.ERROR, message=f"cannot list tasks: {exc}"))
 
@@ -311,11 +367,16 @@ class Poller:
                 status = live.status if live else ABSENT
                 result = waiter.decide(live, status)
                 seen.append((waiter, live, status, result))
+                waited = max(snapshot.started - waiter.began, 0.0)
                 if result is None:
-                    waiter.due = snapshot.started + self.policy.gap(max(snapshot.started - waiter.began, 0.0))
+                    waiter.not_done_at = waited
                     still.append(waiter)
+                elif result.outcome is WaitOutcome.REACHED and waiter.kind is not None:
+                    self._learn(waiter.kind, waiter.not_done_at, waited)
+            for waiter in still:  # after learning: this list may have taught the others' kind
+                waiter.due = waiter.began + self.policy.next_look(waiter.not_done_at, self._estimate(waiter.kind))
             self._waiters = still
-            self._cond.notify_all()
+            self._clock.notify_all(self._cond)
         # Outside the lock, each on its own: a callback that raises fails its own wait, nothing else.
         for waiter, live, status, result in seen:
             if waiter.on_poll is not None:

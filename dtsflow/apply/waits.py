@@ -86,6 +86,7 @@ class StepWaiter:
                 timeout=max(timeout - (self._clock() - began), 0.0),
                 on_poll=on_poll,
                 tolerate=step.sits_through,
+                kind=step.kind.value,
             )
             if (
                 stale is not None
