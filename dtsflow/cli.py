@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also plan shutdown+delete of live tasks under a prune.prefix that no manifest names",
     )
     p.add_argument("--allow-replace", action="store_true", help="plan replacements of tasks")
+    p.add_argument("--destroy", action="store_true", help="plan the shutdown and delete of every task of the manifests")
     p.add_argument("--force", action="store_true", help="plan cutovers (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
     _target_option(p)
@@ -160,6 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="INTERVAL",
         help="re-plan and re-apply every INTERVAL (e.g. 15m), correcting drift, until SIGTERM or Ctrl-C",
     )
+    _adopt_option(p)
+    _manifest_options(p)
+    _api_options(p)
+
+    p = sub.add_parser("destroy", help="shut down and delete every task of the manifests, after confirmation")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="destroy only task NAME and the tasks that depend on it (repeatable)",
+    )
+    p.add_argument("--force", action="store_true", help="cut over (shutdown) whatever the replication delay")
+    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
+    p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
+    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
     _adopt_option(p)
     _manifest_options(p)
     _api_options(p)
@@ -305,6 +325,7 @@ def command_args(namespace: argparse.Namespace) -> object:
         "completion": args.CompletionArgs,
         "plan": args.PlanArgs,
         "apply": args.ApplyArgs,
+        "destroy": args.DestroyArgs,
         "status": args.StatusArgs,
         "emulator": EmulatorOptions,
     }

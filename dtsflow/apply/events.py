@@ -72,7 +72,7 @@ class StepSucceeded(Event):
     task: str
     step: str
     status: str | None = None
-    note: str = ""  # e.g. "already running", "skipped failed checks: srcBinlogFormat"
+    note: str = ""  # e.g. "already running", "skipped failed checks: srcMysqlBinlogFormat"
     elapsed: float = 0.0
     dts_id: str | None = None
 

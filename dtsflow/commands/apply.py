@@ -28,7 +28,7 @@ from dtsflow.apply.report import ApplyReport, Outcome, TaskResult
 from dtsflow.commands.args import ApplyArgs, PlanShape
 from dtsflow.errors import ConfigError, ExitCode, PlanError
 from dtsflow.manifest.grammar import parse_duration
-from dtsflow.plan.model import Plan
+from dtsflow.plan.model import Plan, StepKind
 
 if TYPE_CHECKING:
     from dtsflow.apply.executor import Executor
@@ -166,8 +166,8 @@ def _plan_and_apply(
         if args.report:
             _write_html_report(args.report, report, [])
         return ExitCode.OK
-    if plan_in is None and not args.auto_approve and not _confirm(out):
-        out.write("Apply cancelled.\n")
+    if plan_in is None and not args.auto_approve and not _confirm(out, plan):
+        out.write("Destroy cancelled.\n" if plan.destroy else "Apply cancelled.\n")
         return ExitCode.ERROR
     return execute(plan, client, args, journal, timeout, out, secrets_checked=plan_in is not None).exit_code
 
@@ -179,6 +179,7 @@ def _shape_of(plan: Plan) -> PlanShape:
         reconfigure=tuple(plan.reconfigure),
         adopt=tuple(plan.adopt),
         target=tuple(plan.targets),
+        destroy=plan.destroy,
     )
 
 
@@ -201,8 +202,14 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _confirm(out: TextIO) -> bool:
-    out.write(CONFIRM_PROMPT)
+def destroy_prompt(plan: Plan) -> str:
+    """A destroy asks with the number of tasks it deletes, as `terraform destroy` does."""
+    deleted = sum(1 for c in plan.changes if any(s.kind is StepKind.DELETE for s in c.steps))
+    return f"Destroy {deleted} task(s)? They are shut down and deleted; this cannot be undone. Only 'yes' is accepted: "
+
+
+def _confirm(out: TextIO, plan: Plan) -> bool:
+    out.write(destroy_prompt(plan) if plan.destroy else CONFIRM_PROMPT)
     out.flush()
     answer = sys.stdin.readline()  # Ctrl-C here is a KeyboardInterrupt: the CLI exits 130, nothing was done
     return answer.strip() == "yes"

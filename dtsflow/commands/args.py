@@ -36,7 +36,7 @@ class ApiOptions:
 @dataclass(frozen=True, slots=True)
 class PlanShape:
     """The flags `plan` and `apply` share that shape a plan: `--prune`, `--allow-replace`, `--reconfigure`,
-    `--adopt`, `--force`, `--target`."""
+    `--adopt`, `--force`, `--target`, `--destroy`."""
 
     prune: bool = False
     allow_replace: bool = False
@@ -46,6 +46,8 @@ class PlanShape:
     """Plan cutovers (a shutdown of a running increment, a pair's switch) whatever the replication delay."""
     target: tuple[str, ...] = ()
     """`--target NAME`: plan only these tasks and what they depend on; nothing is pruned."""
+    destroy: bool = False
+    """`plan --destroy` / `dtsflow destroy`: every task of the manifests to `absent`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,23 @@ class ApplyArgs:
     report: str | None = None
     watch: str | None = None
     """`--watch INTERVAL` as given (`15m`): re-plan and re-apply every INTERVAL until SIGTERM or Ctrl-C."""
+
+
+@dataclass(frozen=True, slots=True)
+class DestroyArgs:
+    """`dtsflow destroy PATH...`: `apply` of the destroy plan, confirmed with the number of tasks it deletes."""
+
+    manifests: ManifestOptions
+    api: ApiOptions = field(default_factory=ApiOptions)
+    auto_approve: bool = False
+    target: tuple[str, ...] = ()
+    """`--target NAME`: destroy only these tasks and the tasks that depend on them."""
+    adopt: tuple[str, ...] = ()
+    force: bool = False
+    parallelism: int = 10
+    timeout: str | None = None
+    format: str = "text"
+    report: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

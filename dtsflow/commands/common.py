@@ -83,7 +83,7 @@ def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedMani
 
 def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
     """The plan, shaped by the flags `plan` and `apply` share: --prune, --allow-replace, --reconfigure, --adopt,
-    --force, --target."""
+    --force, --target, and by `--destroy`."""
     from dtsflow.plan.planner import make_plan
 
     return make_plan(
@@ -95,6 +95,7 @@ def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
         adopt=list(shape.adopt),
         force=shape.force,
         targets=list(shape.target),
+        destroy=shape.destroy,
     )
 
 
@@ -102,4 +103,4 @@ def check_targets(manifests: Manifests, shape: PlanShape) -> None:
     """An unknown `--target` name is an error before any request."""
     from dtsflow.plan.planner import targeted
 
-    targeted(manifests.tasks, shape.target)
+    targeted(manifests.tasks, shape.target, dependents=shape.destroy)

@@ -234,6 +234,8 @@ class Plan(Frozen):
     force: bool = False
     """--force: cutovers are planned whatever the replication delay."""
     reconfigure: list[str] = Field(default_factory=list)
+    destroy: bool = False
+    """`plan --destroy` / `dtsflow destroy`: every task of the manifests to `absent`."""
     targets: list[str] = Field(default_factory=list)
     """`--target` names the plan was made with: only they and what they depend on are planned, nothing pruned."""
     adopt: list[str] = Field(default_factory=list)

@@ -394,9 +394,12 @@ def dependency_order(tasks: Mapping[str, TaskSpec]) -> list[str]:
     return order
 
 
-def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str]) -> list[str]:
+def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str], *, dependents: bool = False) -> list[str]:
     """The `--target` names plus every task they depend on (`dependsOn`, transitively), sorted; every task when
-    no target is given. A name no manifest defines is a `PlanError` (the command checks before any request)."""
+    no target is given. A name no manifest defines is a `PlanError` (the command checks before any request).
+
+    `dependents` (a destroy): the targets plus every task that depends on them instead, as a teardown must take
+    those down first."""
     if not targets:
         return sorted(tasks)
     unknown = sorted(set(targets) - set(tasks))
@@ -414,14 +417,18 @@ def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str]) -> list[str]
         if name in closure:
             continue
         closure.add(name)
-        todo.extend(d for d in tasks[name].depends_on if d in tasks)
+        if dependents:
+            todo.extend(n for n, spec in tasks.items() if name in spec.depends_on)
+        else:
+            todo.extend(d for d in tasks[name].depends_on if d in tasks)
     return sorted(closure)
 
 
-def partial_warning(targets: Sequence[str], included: Sequence[str]) -> str:
+def partial_warning(targets: Sequence[str], included: Sequence[str], *, destroy: bool = False) -> str:
     """What a targeted plan says about itself, as Terraform warns that resource targeting is in effect."""
     extra = sorted(set(included) - set(targets))
-    deps = f" and the tasks they depend on ({', '.join(extra)})" if extra else ""
+    relation = "the tasks that depend on them" if destroy else "the tasks they depend on"
+    deps = f" and {relation} ({', '.join(extra)})" if extra else ""
     return (
         f"--target is in effect: this plan is partial; it covers only {', '.join(sorted(set(targets)))}{deps}. "
         "Other tasks are not planned and nothing is pruned: run a plan without --target to see every change"
@@ -438,20 +445,26 @@ def make_plan(
     adopt: Sequence[str] = (),
     force: bool = False,
     targets: Sequence[str] = (),
+    destroy: bool = False,
 ) -> Plan:
     """The plan that takes every manifest task (and, with `prune`, every pruned task) to its desired state.
 
     `force`: cutovers (`dtsflow.plan.cutover`) are planned whatever the replication delay.
-    `targets`: only these tasks and what they depend on; a targeted plan never prunes."""
+    `targets`: only these tasks and what they depend on; a targeted plan never prunes.
+    `destroy`: every task of the manifests to `absent` (with `targets`: the targets and the tasks that depend on
+    them); a live task dtsflow did not create and that is not adopted is left alone; nothing is pruned."""
     for flag, names in (("--reconfigure", reconfigure), ("--adopt", adopt)):
         unknown = sorted(set(names) - set(manifests.tasks))
         if unknown:
             raise PlanError(f"{flag} names tasks that no manifest defines: {', '.join(unknown)}")
-    included = targeted(manifests.tasks, targets)
+    included = targeted(manifests.tasks, targets, dependents=destroy)
     tasks = {name: manifests.tasks[name] for name in included}
     warnings = _duplicate_names(manifests, live)
+    if destroy:
+        tasks, left_alone = _destroyed(tasks, live, adopt)
+        warnings = [*left_alone, *warnings]
     if targets:
-        warnings.insert(0, partial_warning(targets, included))
+        warnings.insert(0, partial_warning(targets, included, destroy=destroy))
     warnings += [
         retrying_warning(name, live.tasks[name].dts_id)
         for name in sorted(tasks)
@@ -487,7 +500,7 @@ def make_plan(
             )
             continue
         prunable.append((live.tasks[name], prefix))
-    if targets:  # a partial plan must not delete what it does not look at
+    if targets or destroy:  # a partial plan must not delete what it does not look at; destroy names its tasks
         prunable = []
     managed_live = [live.tasks[n] for n in tasks if n in live.tasks] + [t for t, _ in prunable]
     if any(owned(t) is None for t in managed_live):
@@ -510,11 +523,30 @@ def make_plan(
         allow_replace=allow_replace,
         force=force,
         targets=sorted(set(targets)),
+        destroy=destroy,
         reconfigure=sorted(set(reconfigure)),
         adopt=sorted(set(adopt)),
         would_prune=would_prune,
         warnings=warnings,
     )
+
+
+def _destroyed(
+    tasks: Mapping[str, TaskSpec], live: Live, adopt: Sequence[str]
+) -> tuple[dict[str, TaskSpec], list[str]]:
+    """A destroy: every task's desired state becomes `absent`. A live task without dtsflow's tag that the
+    manifests do not adopt is not dtsflow's to delete: it is left out, with a warning that names it."""
+    kept: dict[str, TaskSpec] = {}
+    warnings: list[str] = []
+    for name, spec in tasks.items():
+        task = live.tasks.get(name)
+        if task is not None and owned(task) is False and not (spec.adopt or name in adopt):
+            warnings.append(
+                f"destroy leaves {name} ({task.dts_id}) alone: dtsflow did not create it (adopt it to manage it)"
+            )
+            continue
+        kept[name] = spec.model_copy(update={"state": DesiredState.ABSENT})
+    return kept, warnings
 
 
 def _duplicate_names(manifests: Manifests, live: Live) -> list[str]:

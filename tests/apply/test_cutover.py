@@ -179,9 +179,9 @@ def test_the_way_back_is_prechecked_with_the_same_skip_policy(cut: Env) -> None:
     dst = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": "binlog-off.rds", "port": 3306}
     failing = cut.write([_pair_task(dst=dst)])
     refused = cut.apply(failing, "--auto-approve")
-    assert refused.returncode == 1 and "reverse:srcBinlogFormat" in refused.stdout
-    assert "reverse:srcBinlogFormat" in cut.cli("plan", failing).stdout  # the plan shows why
-    assert "failed check reverse:srcBinlogFormat" in cut.cli("status", failing).stdout  # and so does status
-    allowed = cut.write([_pair_task(dst=dst, precheck={"skip": ["reverse:srcBinlogFormat"]})])
+    assert refused.returncode == 1 and "reverse:srcMysqlBinlogFormat" in refused.stdout
+    assert "reverse:srcMysqlBinlogFormat" in cut.cli("plan", failing).stdout  # the plan shows why
+    assert "failed check reverse:srcMysqlBinlogFormat" in cut.cli("status", failing).stdout  # and so does status
+    allowed = cut.write([_pair_task(dst=dst, precheck={"skip": ["reverse:srcMysqlBinlogFormat"]})])
     assert cut.apply(allowed, "--auto-approve").returncode == 0
     assert cut.by_name()["orders"]["status"] == "running"

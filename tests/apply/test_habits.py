@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.apply.conftest import Env, task
+from tests.apply.test_terminal import run_on_terminal
 
 
 def _three(env: Env) -> str:
@@ -67,3 +68,66 @@ def test_a_saved_targeted_plan_records_its_targets_and_applies_the_same(env: Env
     applied = env.apply("plan.json")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert sorted(env.by_name()) == ["orders", "users"]
+
+
+def _deployed(env: Env) -> str:
+    manifest = env.write(
+        [
+            task("orders", state="ready"),
+            task("users", state="ready", dependsOn=["orders"]),
+            task("billing", state="ready", dependsOn=["users"]),
+        ]
+    )
+    assert env.apply(manifest, "--auto-approve").returncode == 0
+    return manifest
+
+
+def test_destroy_deletes_every_task_dependents_first(env: Env) -> None:
+    manifest = _deployed(env)
+    planned = env.cli("plan", manifest, "--destroy")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    order = [line.split()[1] for line in planned.stdout.splitlines() if line.startswith("  - ")]
+    assert order == ["billing", "users", "orders"], planned.stdout
+    result = env.cli("destroy", manifest, "--auto-approve", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert env.by_name() == {}
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    deletes = [e["task"] for e in events if e.get("event") == "step_succeeded" and e.get("step") == "delete"]
+    assert deletes == ["billing", "users", "orders"], deletes
+
+
+def test_destroy_without_a_terminal_or_auto_approve_is_refused_before_any_request(env: Env) -> None:
+    manifest = _deployed(env)
+    env.reset_stats()
+    result = env.cli("destroy", manifest)
+    assert result.returncode == 1 and "no terminal to confirm the plan" in result.stderr
+    assert sum(env.stats().get("requests", {}).values()) == 0
+    assert sorted(env.by_name()) == ["billing", "orders", "users"]
+
+
+def test_destroy_asks_with_the_number_of_tasks_and_only_yes_goes_on(env: Env) -> None:
+    manifest = _deployed(env)
+    env.reset_stats()
+    code, text = run_on_terminal(env, manifest, answer="y", command="destroy")
+    assert code == 1 and "Destroy 3 task(s)?" in text and "Destroy cancelled." in text, text
+    assert env.mutating() == 0
+    code, text = run_on_terminal(env, manifest, answer="yes", command="destroy")
+    assert code == 0, text
+    assert env.by_name() == {}
+
+
+def test_destroy_with_a_target_takes_its_dependents_and_leaves_the_rest(env: Env) -> None:
+    manifest = _deployed(env)
+    result = env.cli("destroy", manifest, "--target", "users", "--auto-approve")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(env.by_name()) == ["orders"]
+
+
+def test_a_saved_destroy_plan_applies_as_reviewed(env: Env) -> None:
+    manifest = _deployed(env)
+    made = env.cli("plan", manifest, "--destroy", "-o", "plan.json")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert json.loads((env.cwd / "plan.json").read_text())["destroy"] is True
+    applied = env.apply("plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert env.by_name() == {}

@@ -32,9 +32,9 @@ EVENTS = [
     StepFailed(
         task="users",
         step="precheck",
-        message="failed checks not in precheck.skip: srcBinlogFormat",
+        message="failed checks not in precheck.skip: srcMysqlBinlogFormat",
         status="checkFailed",
-        failed_checks=[PrecheckFailure("srcBinlogFormat", "binlog off", "Check binlog")],
+        failed_checks=[PrecheckFailure("srcMysqlBinlogFormat", "binlog off", "Check binlog")],
     ),
     TaskFinished(task="users", outcome="failed", message="precheck failed"),
 ]
@@ -47,8 +47,8 @@ def test_live_progress_shows_step_status_base_load_and_elapsed_time() -> None:
         view(event)
     screen = out.getvalue()
     assert re.search(r"  orders: start 4/4  running  base 42\.5%  \d+\.\ds\n", screen)
-    assert "x users: precheck failed: failed checks not in precheck.skip: srcBinlogFormat\n" in screen
-    assert "    failed check srcBinlogFormat: binlog off (Check binlog)\n" in screen
+    assert "x users: precheck failed: failed checks not in precheck.skip: srcMysqlBinlogFormat\n" in screen
+    assert "    failed check srcMysqlBinlogFormat: binlog off (Check binlog)\n" in screen
     assert re.search(r"x users failed in \d+\.\ds\n", screen)
     assert re.search(
         r"  orders: start 4/4  running  base 42\.5%  \d+\.\ds\n  1/2 done, 1 failed, 1 in progress\n\Z", screen
@@ -71,7 +71,7 @@ def test_json_progress_writes_one_versioned_object_per_line() -> None:
     assert [line["event"] for line in lines][:3] == ["apply_started", "task_started", "step_started"]
     failed = next(line for line in lines if line["event"] == "step_failed")
     assert failed["failed_checks"] == [
-        {"name": "srcBinlogFormat", "message": "binlog off", "description": "Check binlog"}
+        {"name": "srcMysqlBinlogFormat", "message": "binlog off", "description": "Check binlog"}
     ]
 
 

@@ -15,13 +15,13 @@ from tests.helpers import REPO
 PROMPT = b"Only 'yes' is accepted"
 
 
-def run_on_terminal(env: Env, *args: str, answer: str) -> tuple[int, str]:
-    """Run `dtsflow apply ARGS` with stdin/stdout/stderr on a pty; type `answer` at the prompt."""
+def run_on_terminal(env: Env, *args: str, answer: str, command: str = "apply") -> tuple[int, str]:
+    """Run `dtsflow COMMAND ARGS` with stdin/stdout/stderr on a pty; type `answer` at the prompt."""
     full = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
     full.update(env.env(), PYTHONPATH=str(REPO), NO_COLOR="1", TERM="xterm")
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dtsflow", "apply", *args, "--endpoint", env.url],
+        [sys.executable, "-m", "dtsflow", command, *args, "--endpoint", env.url],
         stdin=slave,
         stdout=slave,
         stderr=slave,

@@ -25,13 +25,13 @@ def one(plan: Plan, name: str) -> Change:
 
 
 def test_new_task_is_created_configured_prechecked_and_started() -> None:
-    s = spec(precheck={"timeout": "90s", "skip": ["srcBinlogFormat"]})
+    s = spec(precheck={"timeout": "90s", "skip": ["srcMysqlBinlogFormat"]})
     plan = make_plan(manifests(s), Live())
     change = one(plan, "orders")
     assert change.action is Action.CREATE
     assert kinds(change) == ["create", "config", "precheck", "start"]
     precheck = change.steps[2]
-    assert precheck.skip_allowed == ["srcBinlogFormat"] and precheck.timeout_seconds == 90
+    assert precheck.skip_allowed == ["srcMysqlBinlogFormat"] and precheck.timeout_seconds == 90
     assert precheck.wait_for == ["checkPass"]
     assert change.steps[3].wait_for == sorted(RUNNING_STATUSES) and change.steps[3].fail_on == ["runFailed"]
     assert change.fingerprint == fingerprint(None)
@@ -167,11 +167,11 @@ def test_prune_only_with_the_flag() -> None:
 
 
 def test_failed_precheck_items_are_carried_and_skip_is_planned_when_all_are_allowed() -> None:
-    s = spec(precheck={"skip": ["srcBinlogFormat"]})
+    s = spec(precheck={"skip": ["srcMysqlBinlogFormat"]})
     task = live(s, "checkFailed")
     items = [
-        PrecheckItem(name="srcBinlogFormat", status="failed", message="binlog_format is STATEMENT"),
-        PrecheckItem(name="srcConnect", status="pass"),
+        PrecheckItem(name="srcMysqlBinlogFormat", status="failed", message="binlog_format is STATEMENT"),
+        PrecheckItem(name="srcMysqlConnect", status="pass"),
     ]
     change = one(make_plan(manifests(s), Live.from_tasks([task], {task.dts_id: items})), "orders")
     assert kinds(change) == ["skip-precheck", "start"] and change.precheck == items
@@ -327,3 +327,26 @@ def test_every_running_variant_is_running_and_ends_a_start_wait(status: str) -> 
     assert [st.kind for st in started.steps] == [K.START] and status in started.steps[0].wait_for
     retrying = [w for w in plan.warnings if "retrying" in w]
     assert bool(retrying) == (status == "retrying")
+
+
+def test_targets_take_their_dependencies_and_a_destroy_takes_the_dependents() -> None:
+    a, b, c = spec("a"), spec("b", dependsOn=["a"]), spec("c", dependsOn=["b"])
+    plan = make_plan(manifests(a, b, c, spec("z")), Live(), targets=["b"])
+    assert [ch.task for ch in plan.changes] == ["a", "b"] and plan.targets == ["b"]
+    assert plan.warnings[0].startswith("--target is in effect: this plan is partial")
+    with pytest.raises(PlanError, match="--target names tasks that no manifest defines: nope"):
+        make_plan(manifests(a), Live(), targets=["nope"])
+    tasks = {s.name: live(s, "running") for s in (a, b, c)}
+    destroy = make_plan(manifests(a, b, c), Live(tasks=tasks), destroy=True, targets=["b"], force=True)
+    assert [ch.task for ch in destroy.changes] == ["c", "b"]
+    assert all(ch.desired == "absent" and kinds(ch)[-1] == "delete" for ch in destroy.changes)
+
+
+def test_destroy_leaves_a_task_dtsflow_did_not_create_unless_adopted() -> None:
+    a, b = spec("a", state="ready"), spec("b", state="ready")
+    tasks = {"a": live(a, "checkPass"), "b": live(b, "checkPass", tags=[])}
+    plan = make_plan(manifests(a, b), Live(tasks=tasks), destroy=True)
+    assert [ch.task for ch in plan.changes] == ["a"] and not plan.errors
+    assert any(w.startswith("destroy leaves b (dtsmb) alone") for w in plan.warnings)
+    adopted = make_plan(manifests(a, b), Live(tasks=tasks), destroy=True, adopt=["b"])
+    assert [ch.task for ch in adopted.changes] == ["a", "b"]
