@@ -117,6 +117,13 @@ class DestroyArgs:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowArgs:
+    plan: str
+    """The saved plan file (`plan -o PLAN.json`)."""
+    format: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
 class StatusArgs:
     manifests: ManifestOptions
     api: ApiOptions = field(default_factory=ApiOptions)

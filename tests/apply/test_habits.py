@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 from tests.apply.conftest import Env, task
 from tests.apply.test_terminal import run_on_terminal
+from tests.helpers import run_cli
 
 
 def _three(env: Env) -> str:
@@ -131,3 +133,38 @@ def test_a_saved_destroy_plan_applies_as_reviewed(env: Env) -> None:
     applied = env.apply("plan.json")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert env.by_name() == {}
+
+
+def _show(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+    """`dtsflow show ARGS`: no endpoint, no credentials (it needs neither)."""
+    return run_cli("show", *args, cwd=env.cwd)
+
+
+def test_show_renders_a_saved_plan_without_any_request(env: Env) -> None:
+    manifest = env.write([task("orders", state="ready"), task("users", state="ready", dependsOn=["orders"])])
+    made = env.cli("plan", manifest, "-o", "plan.json", "--format", "markdown")
+    assert made.returncode == 0, made.stdout + made.stderr
+    env.reset_stats()
+    text = _show(env, "plan.json")
+    assert text.returncode == 0, text.stdout + text.stderr
+    planned_text = env.cli("plan", manifest).stdout
+    markdown = _show(env, "plan.json", "--format", "markdown")
+    document = _show(env, "plan.json", "--format", "json")
+    assert text.stdout == planned_text
+    assert markdown.stdout == made.stdout
+    assert json.loads(document.stdout) == json.loads((env.cwd / "plan.json").read_text())
+    env.reset_stats()
+    assert _show(env, "plan.json").returncode == 0
+    assert sum(env.stats().get("requests", {}).values()) == 0
+
+
+def test_show_of_a_file_that_is_not_a_plan_is_a_located_error(env: Env) -> None:
+    (env.cwd / "broken.json").write_text('{"format_version": "1",\n  "changes": [}\n')
+    broken = _show(env, "broken.json")
+    assert broken.returncode == 1 and "broken.json:2:" in broken.stderr and "broken JSON" in broken.stderr
+    (env.cwd / "edited.json").write_text(json.dumps({"format_version": "1", "manifest_digest": 7}))
+    edited = _show(env, "edited.json")
+    assert edited.returncode == 1 and "not a dtsflow plan file at $.manifest_digest" in edited.stderr
+    missing = _show(env, "nope.json")
+    assert missing.returncode == 1 and "cannot read plan file nope.json" in missing.stderr
+    assert "Traceback" not in broken.stderr + edited.stderr + missing.stderr
