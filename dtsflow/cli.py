@@ -210,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 every task in its desired state and config, 2 one is not, 1 error",
     )
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        const="10s",
+        default=None,
+        metavar="INTERVAL",
+        help="read and show the status again every INTERVAL (default 10s) until Ctrl-C or SIGTERM",
+    )
     _manifest_options(p)
     _api_options(p)
 
