@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_options(p)
     _api_options(p)
 
+    p = sub.add_parser("show", help="render a saved plan (plan -o PLAN.json) for review; no network")
+    p.add_argument("plan", metavar="PLAN.json")
+    p.add_argument("--format", choices=PLAN_FORMATS, default="text")
+
     p = sub.add_parser("status", help="live status, progress and last precheck of each task")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=EVENT_FORMATS, default="text")
@@ -205,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 every task in its desired state and config, 2 one is not, 1 error",
+    )
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        const="10s",
+        default=None,
+        metavar="INTERVAL",
+        help="read and show the status again every INTERVAL (default 10s) until Ctrl-C or SIGTERM",
     )
     _manifest_options(p)
     _api_options(p)
@@ -318,6 +330,7 @@ def command_args(namespace: argparse.Namespace) -> object:
         "plan": args.PlanArgs,
         "apply": args.ApplyArgs,
         "destroy": args.DestroyArgs,
+        "show": args.ShowArgs,
         "status": args.StatusArgs,
         "emulator": EmulatorOptions,
     }

@@ -29,9 +29,13 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class ApplyStarted(Event):
+    """`tasks`: the tasks with changes, each of which ends with a `task_finished`; `unchanged`: the plan's tasks
+    that need nothing (no event of their own; the report lists them)."""
+
     event: ClassVar[str] = "apply_started"
     tasks: int
     parallelism: int
+    unchanged: int = 0
 
 
 @dataclass(frozen=True, slots=True)

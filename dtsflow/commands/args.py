@@ -117,6 +117,13 @@ class DestroyArgs:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowArgs:
+    plan: str
+    """The saved plan file (`plan -o PLAN.json`)."""
+    format: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
 class StatusArgs:
     manifests: ManifestOptions
     api: ApiOptions = field(default_factory=ApiOptions)
@@ -129,3 +136,5 @@ class StatusArgs:
     """`--timeout` of `--wait-lag`."""
     detailed_exitcode: bool = False
     """`--detailed-exitcode`: exit 2 when a task is not in sync (its plan would not be empty), 0 when all are."""
+    watch: str | None = None
+    """`--watch [INTERVAL]` as given (`10s` when bare): read and show the status again until SIGTERM or Ctrl-C."""

@@ -250,6 +250,13 @@ class TaskSpec(StrictModel):
     init_position: InitPosition | None = None
     precheck: PrecheckPolicy = Field(default_factory=PrecheckPolicy)
     depends_on: list[NonEmpty] = Field(default_factory=list)
+    previous_names: Annotated[
+        list[NonEmpty],
+        Field(
+            description="names this task had before: when no live task has `name` but one has a previous name, the "
+            "plan renames that live task instead of creating a new one"
+        ),
+    ] = Field(default_factory=list)
     until: LagGate | None = None
     reverse: ReverseSpec | None = None
     api: ApiOverrides = Field(default_factory=ApiOverrides)
@@ -338,11 +345,11 @@ else:
     TaskDefaults = defaults_model(
         TaskSpec,
         name="TaskDefaults",
-        exclude=frozenset({"name", "depends_on", "reverse", "adopt"}),
+        exclude=frozenset({"name", "depends_on", "previous_names", "reverse", "adopt"}),
         doc="""`defaults:` -- deep-merged into every task of the file (the task's own keys win; lists are replaced).
 
-        Every task field except `name`, `dependsOn`, `reverse` (one task's way back) and `adopt` (taking over a task
-        is decided task by task), all optional, nested objects partial.
+        Every task field except `name`, `dependsOn`, `previousNames`, `reverse` (one task's way back) and `adopt`
+        (taking over a task is decided task by task), all optional, nested objects partial.
         """,
     )
 

@@ -107,6 +107,22 @@ class Env:
             text=True,
         )
 
+    def popen_status(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        """`dtsflow status ARGS` in a subprocess (for `--watch`, which runs until it is stopped)."""
+        full = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+        full["PYTHONPATH"] = str(REPO)
+        full["NO_COLOR"] = "1"
+        full.update(self.env(**env))
+        return subprocess.Popen(
+            [sys.executable, "-m", "dtsflow", "status", *args, "--endpoint", self.url],
+            stdin=subprocess.DEVNULL,
+            cwd=self.cwd,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     # -- admin endpoints of the emulator -------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         return dict(httpx.get(self.url + "/_emulator/stats", timeout=10).json())

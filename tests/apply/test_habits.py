@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 from tests.apply.conftest import Env, task
 from tests.apply.test_terminal import run_on_terminal
+from tests.helpers import run_cli
 
 
 def _three(env: Env) -> str:
@@ -131,3 +133,78 @@ def test_a_saved_destroy_plan_applies_as_reviewed(env: Env) -> None:
     applied = env.apply("plan.json")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert env.by_name() == {}
+
+
+def _show(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+    """`dtsflow show ARGS`: no endpoint, no credentials (it needs neither)."""
+    return run_cli("show", *args, cwd=env.cwd)
+
+
+def test_show_renders_a_saved_plan_without_any_request(env: Env) -> None:
+    manifest = env.write([task("orders", state="ready"), task("users", state="ready", dependsOn=["orders"])])
+    made = env.cli("plan", manifest, "-o", "plan.json", "--format", "markdown")
+    assert made.returncode == 0, made.stdout + made.stderr
+    env.reset_stats()
+    text = _show(env, "plan.json")
+    assert text.returncode == 0, text.stdout + text.stderr
+    planned_text = env.cli("plan", manifest).stdout
+    markdown = _show(env, "plan.json", "--format", "markdown")
+    document = _show(env, "plan.json", "--format", "json")
+    assert text.stdout == planned_text
+    assert markdown.stdout == made.stdout
+    assert json.loads(document.stdout) == json.loads((env.cwd / "plan.json").read_text())
+    env.reset_stats()
+    assert _show(env, "plan.json").returncode == 0
+    assert sum(env.stats().get("requests", {}).values()) == 0
+
+
+def test_show_of_a_file_that_is_not_a_plan_is_a_located_error(env: Env) -> None:
+    (env.cwd / "broken.json").write_text('{"format_version": "1",\n  "changes": [}\n')
+    broken = _show(env, "broken.json")
+    assert broken.returncode == 1 and "broken.json:2:" in broken.stderr and "broken JSON" in broken.stderr
+    (env.cwd / "edited.json").write_text(json.dumps({"format_version": "1", "manifest_digest": 7}))
+    edited = _show(env, "edited.json")
+    assert edited.returncode == 1 and "not a dtsflow plan file at $.manifest_digest" in edited.stderr
+    missing = _show(env, "nope.json")
+    assert missing.returncode == 1 and "cannot read plan file nope.json" in missing.stderr
+    assert "Traceback" not in broken.stderr + edited.stderr + missing.stderr
+
+
+def test_previous_names_rename_the_live_task_instead_of_creating_one(env: Env) -> None:
+    assert env.apply(env.write([task("orders-old", state="ready")]), "--auto-approve").returncode == 0
+    dts_id = env.by_name()["orders-old"]["dtsId"]
+    manifest = env.write([task("orders", state="ready", previousNames=["orders-old"])], prune="orders")
+    planned = env.cli("plan", manifest)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert f"> orders {dts_id}  rename" in planned.stdout and "1. rename" in planned.stdout
+    assert "1 to rename" in planned.stdout and "Would be pruned" not in planned.stdout
+    assert env.cli("plan", manifest, "-o", "plan.json").returncode == 0
+    env.reset_stats()
+    applied = env.apply("plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert env.stats()["requests"].get("rename") == 1 and env.mutating() == 1
+    assert {name: t["dtsId"] for name, t in env.by_name().items()} == {"orders": dts_id}
+    again = env.cli("plan", manifest, "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout  # renamed: nothing left to do
+
+
+def test_a_task_live_under_its_name_and_a_previous_name_is_a_plan_error(env: Env) -> None:
+    first = env.write([task("orders", state="ready"), task("orders-old", state="ready")])
+    assert env.apply(first, "--auto-approve").returncode == 0
+    live = env.by_name()
+    manifest = env.write([task("orders", state="ready", previousNames=["orders-old"])])
+    env.reset_stats()
+    planned = env.cli("plan", manifest)
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert f"live tasks orders ({live['orders']['dtsId']}) and orders-old ({live['orders-old']['dtsId']})" in (
+        planned.stdout
+    )
+    assert env.mutating() == 0
+
+
+def test_a_previous_name_that_is_a_task_of_the_run_is_a_located_error(env: Env) -> None:
+    manifest = env.write([task("orders", state="ready", previousNames=["users"]), task("users", state="ready")])
+    result = run_cli("validate", manifest, cwd=env.cwd)
+    assert result.returncode == 1
+    assert "tasks.yaml:" in result.stderr and "previousNames[0]" in result.stderr
+    assert "previous name 'users' is the name of a task of this run" in result.stderr

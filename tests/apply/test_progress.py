@@ -21,6 +21,7 @@ from dtsflow.apply.events import (
     TaskStarted,
 )
 from dtsflow.apply.progress import JsonProgress, LiveProgress
+from tests.apply.conftest import Env, json_lines, task
 
 EVENTS = [
     ApplyStarted(tasks=2, parallelism=10),
@@ -107,3 +108,17 @@ def test_the_live_view_stops_its_ticker_when_apply_fails_before_it_runs(tmp_path
         execute(Plan(manifest_digest="x", changes=[]), None, args, Journal(tmp_path / "j"), None, Terminal())  # type: ignore[arg-type]
     ticking = [t for t in threading.enumerate() if t.name == "dtsflow-progress" and t not in before and t.is_alive()]
     assert not ticking
+
+
+def test_progress_counts_only_the_tasks_with_changes(env: Env) -> None:
+    assert env.apply(env.write([task("orders", state="ready")]), "--auto-approve").returncode == 0
+    manifest = env.write([task("orders", state="ready"), task("users", state="ready"), task("items", state="ready")])
+    plain = env.apply(manifest, "--auto-approve")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "applying 2 task(s) (1 unchanged), 10 at a time" in plain.stdout
+
+    env.write([task("orders", state="ready"), task("users", state="ready"), task("items", state="paused")])
+    lines = json_lines(env.apply(manifest, "--auto-approve", "--format", "json").stdout)
+    started = next(line for line in lines if line["event"] == "apply_started")
+    finished = [line for line in lines if line["event"] == "task_finished"]
+    assert (started["tasks"], started["unchanged"]) == (1, 2) and len(finished) == 1

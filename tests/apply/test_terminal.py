@@ -75,3 +75,11 @@ def test_yes_applies_with_live_progress(env: Env) -> None:
     assert "done, 0 failed" in text
     assert "Apply complete: 2 applied" in text
     assert env.by_name()["orders"]["status"] == "running"
+
+
+def test_the_live_counter_counts_only_the_tasks_with_changes(env: Env) -> None:
+    assert env.apply(env.write([task("orders", state="ready")]), "--auto-approve").returncode == 0
+    manifest = env.write([task("orders", state="ready"), task("users", state="ready")])
+    code, text = run_on_terminal(env, manifest, "--auto-approve", answer="")
+    assert code == 0, text
+    assert "1/1 done, 0 failed" in text and "/2 done" not in text

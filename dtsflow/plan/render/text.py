@@ -22,6 +22,7 @@ COLOURS = {
     Action.TRANSITION: "36",  # cyan
     Action.REPLACE: "35",  # magenta
     Action.DELETE: "31",  # red
+    Action.RENAME: "36",
 }
 RED_BOLD = "1;31"
 
@@ -157,6 +158,8 @@ def change_lines(change: Change, *, color: bool = False) -> list[str]:
         lines.append(
             _paint("    adopt: dtsflow did not create this task; this run takes it over and tags it as dtsflow's")
         )
+    if change.renamed_from:
+        lines.append(_paint(f"    rename: the live task is named {change.renamed_from} (a previous name)"))
     if change.depends_on:
         lines.append(_paint(f"    after: {', '.join(change.depends_on)}"))
     if change.action in (Action.CREATE, Action.REPLACE) and change.spec is not None:
