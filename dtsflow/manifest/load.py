@@ -462,6 +462,28 @@ def _check_run(
     return problems
 
 
+def _check_previous_names(
+    loaded: LoadedManifests, all_names: set[str], where: dict[str, tuple[str, str, _FileResult]]
+) -> list[Diagnostic]:
+    """A previous name must be free: not a task of the run (its own included), not claimed by another task."""
+    problems: list[Diagnostic] = []
+    claimed: dict[str, str] = {}
+    for name, spec in loaded.tasks.items():
+        file, base, result = where[name]
+        for i, old in enumerate(spec.previous_names):
+            path = f"{base}.previousNames[{i}]"
+            shown = repr(old) if result.literal(old) else "(rendered by the template; not shown)"
+            if old in all_names:
+                message = f"previous name {shown} is the name of a task of this run; a previous name must be free"
+            elif old in claimed and claimed[old] != name:
+                message = f"previous name {shown} is also a previous name of another task; it can rename only one"
+            else:
+                claimed[old] = name
+                continue
+            problems.append(Diagnostic(file, _nearest_line(result.lines, path), path, message))
+    return problems
+
+
 def _check_dependencies(
     loaded: LoadedManifests, all_names: set[str], where: dict[str, tuple[str, str, _FileResult]]
 ) -> list[Diagnostic]:
@@ -478,6 +500,7 @@ def _check_dependencies(
                     "defines"
                 )
                 problems.append(Diagnostic(file, _nearest_line(result.lines, path), path, message))
+    problems.extend(_check_previous_names(loaded, all_names, where))
     graph = {name: list(spec.depends_on) for name, spec in loaded.tasks.items()}
     for cycle in find_cycles(graph):
         file, base, result = where[cycle[0]]

@@ -168,3 +168,43 @@ def test_show_of_a_file_that_is_not_a_plan_is_a_located_error(env: Env) -> None:
     missing = _show(env, "nope.json")
     assert missing.returncode == 1 and "cannot read plan file nope.json" in missing.stderr
     assert "Traceback" not in broken.stderr + edited.stderr + missing.stderr
+
+
+def test_previous_names_rename_the_live_task_instead_of_creating_one(env: Env) -> None:
+    assert env.apply(env.write([task("orders-old", state="ready")]), "--auto-approve").returncode == 0
+    dts_id = env.by_name()["orders-old"]["dtsId"]
+    manifest = env.write([task("orders", state="ready", previousNames=["orders-old"])], prune="orders")
+    planned = env.cli("plan", manifest)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert f"> orders {dts_id}  rename" in planned.stdout and "1. rename" in planned.stdout
+    assert "1 to rename" in planned.stdout and "Would be pruned" not in planned.stdout
+    assert env.cli("plan", manifest, "-o", "plan.json").returncode == 0
+    env.reset_stats()
+    applied = env.apply("plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert env.stats()["requests"].get("rename") == 1 and env.mutating() == 1
+    assert {name: t["dtsId"] for name, t in env.by_name().items()} == {"orders": dts_id}
+    again = env.cli("plan", manifest, "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout  # renamed: nothing left to do
+
+
+def test_a_task_live_under_its_name_and_a_previous_name_is_a_plan_error(env: Env) -> None:
+    first = env.write([task("orders", state="ready"), task("orders-old", state="ready")])
+    assert env.apply(first, "--auto-approve").returncode == 0
+    live = env.by_name()
+    manifest = env.write([task("orders", state="ready", previousNames=["orders-old"])])
+    env.reset_stats()
+    planned = env.cli("plan", manifest)
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert f"live tasks orders ({live['orders']['dtsId']}) and orders-old ({live['orders-old']['dtsId']})" in (
+        planned.stdout
+    )
+    assert env.mutating() == 0
+
+
+def test_a_previous_name_that_is_a_task_of_the_run_is_a_located_error(env: Env) -> None:
+    manifest = env.write([task("orders", state="ready", previousNames=["users"]), task("users", state="ready")])
+    result = run_cli("validate", manifest, cwd=env.cwd)
+    assert result.returncode == 1
+    assert "tasks.yaml:" in result.stderr and "previousNames[0]" in result.stderr
+    assert "previous name 'users' is the name of a task of this run" in result.stderr
