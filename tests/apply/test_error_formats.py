@@ -34,7 +34,7 @@ def test_validate_json_valid_and_invalid(tmp_path: Path) -> None:
     assert body["valid"] is True and body["files"] == 1 and body["tasks"] == 1 and body["errors"] == []
     [warning] = body["warnings"]
     assert warning["file"] == "ok.yaml" and warning["path"] == "$.tasks[0].api.config.queueTyp"
-    assert "did you mean queueType?" in warning["message"] and isinstance(warning["line"], int)
+    assert "did you mean queueType" in warning["message"] and isinstance(warning["line"], int)
     assert "warning:" not in result.stderr  # reported in the document, not twice
 
     broken = _write(tmp_path, "broken.yaml", "version: 1\ntasks: [\n")
