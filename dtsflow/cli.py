@@ -39,6 +39,11 @@ def _manifest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="template variable")
     p.add_argument("--var-file", action="append", default=[], metavar="FILE", help="YAML file of variables")
     p.add_argument(
+        "--env",
+        metavar="NAME",
+        help="read vars/NAME.yaml of the first PATH's directory as a --var-file (given before the others)",
+    )
+    p.add_argument(
         "--allow-env",
         action="append",
         default=[],

@@ -187,14 +187,17 @@ def _with_recorded_vars(args: ApplyArgs, plan: Plan) -> ApplyArgs:
     """The saved plan's `--var`/`--var-file` values; flags that say something else are refused."""
     if plan.origin is None:
         return args
+    from dtsflow.commands.common import var_files
+
     recorded = (tuple(f"{k}={v}" for k, v in plan.origin.variables.items()), tuple(plan.origin.var_files))
-    given = (args.manifests.var, args.manifests.var_file)
+    # `--env NAME` as the file it names, next to the plan's manifests
+    given = (args.manifests.var, tuple(var_files(replace(args.manifests, paths=tuple(plan.manifest_paths)))))
     if given != ((), ()) and (sorted(given[0]), list(given[1])) != (sorted(recorded[0]), list(recorded[1])):
         raise ConfigError(
-            "the saved plan records the --var and --var-file values it was made with; apply it without them "
-            "(or make a new plan with the values you want)"
+            "the saved plan records the --var, --var-file and --env values it was made with; apply it without "
+            "them (or make a new plan with the values you want)"
         )
-    manifests = replace(args.manifests, var=recorded[0], var_file=recorded[1])
+    manifests = replace(args.manifests, var=recorded[0], var_file=recorded[1], env=None)
     return replace(args, manifests=manifests)
 
 

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class ManifestOptions:
-    """Which manifests, and what they may read: `PATH...`, `--var`, `--var-file`, `--secret-dir`, `--allow-env`."""
+    """Which manifests, and what they may read: `PATH...`, `--var`, `--var-file`, `--env`, `--secret-dir`,
+    `--allow-env`."""
 
     paths: tuple[str, ...]
     var: tuple[str, ...] = ()
     var_file: tuple[str, ...] = ()
+    env: str | None = None
+    """`--env NAME`: `vars/NAME.yaml` of the manifests' directory, read as a `--var-file` given first."""
     secret_dir: tuple[str, ...] = ()
     allow_env: tuple[str, ...] = ()
 

@@ -16,6 +16,7 @@ import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -196,6 +197,42 @@ def load_var_files(paths: Iterable[str]) -> dict[str, Any]:
                 raise ManifestError([Diagnostic(path, line, "$", f"{key!r} cannot be a template variable name")])
         variables.update(data)
     return variables
+
+
+# `--env NAME`: the variables file of a named environment, `vars/NAME.yaml` in the first PATH's directory (the PATH
+# itself when it is a directory, else the directory holding it), read exactly as a `--var-file` given first.
+ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ENV_SUFFIXES = (".yaml", ".yml")
+
+
+def vars_dir(paths: tuple[str, ...] | list[str]) -> Path:
+    """Where `--env` looks: `vars/` in the first PATH (a directory) or in the directory holding it (a file)."""
+    first = Path(paths[0]) if paths else Path(".")
+    return (first if first.is_dir() else first.parent) / "vars"
+
+
+def _environments(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted({p.stem for p in directory.iterdir() if p.suffix in ENV_SUFFIXES and p.is_file()})
+
+
+def env_var_file(paths: tuple[str, ...] | list[str], name: str) -> str:
+    """The variables file of environment `name` (a path as the user would write it); `ConfigError` naming the
+    environments there are when it has none."""
+    if not ENV_NAME_RE.fullmatch(name) or name.strip(".") != name:
+        raise ConfigError(f"--env expects an environment name such as prod or staging, got {name!r}")
+    directory = vars_dir(paths)
+    for suffix in ENV_SUFFIXES:
+        candidate = directory / f"{name}{suffix}"
+        if candidate.is_file():
+            return str(candidate)
+    known = _environments(directory)
+    if known:
+        listed = ", ".join(known)
+    else:
+        listed = f"none: {directory} holds no *.yaml file" if directory.is_dir() else f"none: no directory {directory}"
+    raise ConfigError(f"--env {name}: there is no {directory / name}.yaml (environments: {listed})")
 
 
 def merge_defaults(defaults: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
