@@ -265,6 +265,12 @@ class _FileResult:
         return bool(value) and value in self.source
 
 
+def error_loc(error: Any) -> tuple[Any, ...]:
+    """A pydantic error's location, without the `[key]` marker of an error in a mapping's key (the key is the path)."""
+    loc = tuple(error["loc"])
+    return loc[:-1] if loc and loc[-1] == "[key]" else loc
+
+
 def _nearest_line(lines: Mapping[str, int], path: str) -> int | None:
     """The line of `path`, or of its closest ancestor in the source map."""
     while path:
@@ -296,7 +302,7 @@ class _FileChecker:
 
     def report_error(self, base: str, error: Any, model: Any, *, line_path: str | None = None, note: str = "") -> None:
         """A pydantic error; an unknown key the template rendered is not echoed (nor is the rendered excerpt)."""
-        loc = tuple(error["loc"])
+        loc = error_loc(error)
         path = json_path(base, loc)
         if error["type"] == "extra_forbidden" and not self.result.literal(str(loc[-1])):
             where = json_path(base, loc[:-1]) + ".<rendered key>"
@@ -360,7 +366,7 @@ class _FileChecker:
             ManifestFile.model_validate(envelope)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                path = json_path("$", tuple(error["loc"]))
+                path = json_path("$", error_loc(error))
                 if path.startswith("$.defaults"):
                     self.defaults_errors.add(path)
                 self.report_error("$", error, ManifestFile)
@@ -392,7 +398,7 @@ class _FileChecker:
             spec = TaskSpec.model_validate(merged)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                loc = tuple(error["loc"])
+                loc = error_loc(error)
                 line_path = self._task_line_path(index, raw, defaults, loc)
                 if self._reported_in_defaults(line_path):
                     continue
