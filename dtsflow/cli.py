@@ -160,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
     p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
     p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
+    p.add_argument(
         "--prune",
         action="store_true",
         help="also shutdown+delete live tasks under a prune.prefix that no manifest names",
@@ -192,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="cut over (shutdown) whatever the replication delay")
     p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
     p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
     p.add_argument("--format", choices=EVENT_FORMATS, default="text")
     p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
     _adopt_option(p)

@@ -71,6 +71,14 @@ def run(args: ApplyArgs) -> int:
             timeout = parse_duration(args.timeout)
         except ValueError:
             raise ConfigError(f"--timeout expects a duration such as 90s, 15m or 2h, got {args.timeout!r}") from None
+    lock_timeout = 0.0
+    if args.lock_timeout is not None:
+        try:
+            lock_timeout = parse_duration(args.lock_timeout)
+        except ValueError:
+            raise ConfigError(
+                f"--lock-timeout expects a duration such as 90s, 15m or 2h, got {args.lock_timeout!r}"
+            ) from None
     if args.report:
         from dtsflow.apply.report_file import check_report_path
 
@@ -125,10 +133,14 @@ def run(args: ApplyArgs) -> int:
     from dtsflow.apply.lock import apply_lock
     from dtsflow.commands.connect import open_client
 
-    with apply_lock():
+    with apply_lock(timeout=lock_timeout, on_wait=_say_waiting):
         journal = Journal()  # read now: a malformed journal stops the run before any request
         with open_client(args.api) as client:
             return _plan_and_apply(client, args, manifests, plan_in, journal, timeout)
+
+
+def _say_waiting(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _plan_and_apply(

@@ -102,6 +102,8 @@ class ApplyArgs:
     report: str | None = None
     watch: str | None = None
     """`--watch INTERVAL` as given (`15m`): re-plan and re-apply every INTERVAL until SIGTERM or Ctrl-C."""
+    lock_timeout: str | None = None
+    """`--lock-timeout DURATION` as given (`5m`): wait that long for another apply's lock (default: fail at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,7 @@ class DestroyArgs:
     timeout: str | None = None
     format: str = "text"
     report: str | None = None
+    lock_timeout: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
