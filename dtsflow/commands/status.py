@@ -250,6 +250,13 @@ def run(args: StatusArgs) -> int:
     from dtsflow.commands.connect import open_client
 
     manifests = load(args.manifests)
+    if args.watch is not None:
+        for flag, given in (("--detailed-exitcode", args.detailed_exitcode), ("--wait-lag", args.wait_lag)):
+            if given:
+                raise ConfigError(f"{flag} does not combine with status --watch, which runs until it is stopped")
+        from dtsflow.commands.status_watch import run_watch
+
+        return run_watch(args, manifests)
     if args.wait_lag is not None:
         if args.detailed_exitcode:
             raise ConfigError(

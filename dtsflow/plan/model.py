@@ -42,6 +42,7 @@ class Action(StrEnum):
     TRANSITION = "transition"  # >  same config, another status
     REPLACE = "replace"  # -/+ a field the API cannot change in place; needs --allow-replace
     DELETE = "delete"  # -  absent, or pruned
+    RENAME = "rename"  # >  only the name differs (`previousNames`)
 
 
 class Frozen(BaseModel):
@@ -197,6 +198,8 @@ class Change(Frozen):
     `--adopt NAME`); a `tag` step marks it as dtsflow's."""
     cutover: Cutover | None = None
     """Set when the change ends the replication of a task with incremental sync, or switches a pair."""
+    renamed_from: str | None = None
+    """`previousNames`: the live task has this (previous) name, and a `rename` step gives it the manifest's."""
 
 
 class Orphan(Frozen):

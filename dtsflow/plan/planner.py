@@ -239,6 +239,37 @@ def _plan_existing(
     return _plan_status(spec, status, cfg, ignored)
 
 
+def _match_live(spec: TaskSpec, live: Live) -> tuple[LiveTask | None, str | None, str | None]:
+    """The live task a manifest task means: the one with its name, else the one with one of its `previousNames`.
+    Returns (task, the previous name it has if any, an error when more than one live task matches)."""
+    by_name = live.tasks.get(spec.name)
+    by_previous = [(old, live.tasks[old]) for old in spec.previous_names if old in live.tasks]
+    matches = ([(spec.name, by_name)] if by_name is not None else []) + by_previous
+    if len(matches) > 1:
+        found = " and ".join(f"{name} ({task.dts_id})" for name, task in matches)
+        return (
+            None,
+            None,
+            f"{spec.name}: live tasks {found} all match this task (its name and previousNames); dtsflow cannot "
+            "tell which one the manifest means: delete or rename the other in the DTS console, or drop the stale "
+            "previous name",
+        )
+    if by_previous:
+        return by_previous[0][1], by_previous[0][0], None
+    return by_name, None, None
+
+
+def _rename_first(draft: _Draft, renamed_from: str) -> None:
+    """A live task found under a previous name is renamed before anything else (not when it is to be deleted)."""
+    if draft.action in (Action.DELETE, Action.REPLACE):  # the live task goes away; its name does not matter
+        return
+    draft.kinds.insert(0, K.RENAME)
+    if draft.action is Action.NOOP:
+        draft.action, draft.reason = Action.RENAME, f"renamed from {renamed_from}"
+    else:
+        draft.reason = f"renamed from {renamed_from}; {draft.reason}"
+
+
 def owned(task: LiveTask) -> bool | None:
     """Whether dtsflow created (or adopted) a live task: it carries dtsflow's tag. None: the answer had no tags."""
     return task.has_tag(MANAGED_TAG_KEY, MANAGED_TAG_VALUE)
@@ -282,7 +313,16 @@ def _plan_task(
                 "only and matches them by name: rename the manifest task or the other task"
             ),
         )
-    task = live.tasks.get(spec.name)
+    task, renamed_from, ambiguous = _match_live(spec, live)
+    if ambiguous:
+        return Change(
+            task=spec.name,
+            action=Action.NOOP,
+            reason="more than one live task matches this task's name and previous names",
+            desired=spec.state,
+            spec=spec,
+            error=ambiguous,
+        )
     desired = spec.state
     doc = None
     compared = None
@@ -304,6 +344,8 @@ def _plan_task(
         if not draft.error:
             _use_skip(draft.kinds, spec, task.status, items)
         adopted = _adoption(draft, spec, task, adopt or spec.adopt)
+        if renamed_from is not None:
+            _rename_first(draft, renamed_from)
     cut = cutover.shape(spec, task, live, draft.kinds, force=force, name=spec.name)
     if not draft.error:
         if cut.kinds != draft.kinds and draft.action is Action.NOOP:
@@ -332,6 +374,7 @@ def _plan_task(
         warnings=draft.warnings,
         adopt=adopted,
         cutover=cut.cutover,
+        renamed_from=renamed_from,
     )
 
 
@@ -487,8 +530,9 @@ def make_plan(
     teardowns = sorted((c for c in changes if c.desired in down), key=lambda c: (-depth[c.task], c.task))
     changes = [c for c in changes if c.desired not in down] + teardowns
     prunable: list[tuple[LiveTask, str]] = []
+    previous = _previous_names(manifests)
     for name in sorted(live.tasks):
-        if name in manifests.tasks:
+        if name in manifests.tasks or name in previous:  # a previous name is renamed, never pruned
             continue
         prefix = next((p for p in manifests.prune_prefixes if name.startswith(p)), None)
         if prefix is None:
@@ -549,13 +593,21 @@ def _destroyed(
     return kept, warnings
 
 
+def _previous_names(manifests: Manifests) -> frozenset[str]:
+    return frozenset(old for spec in manifests.tasks.values() for old in spec.previous_names)
+
+
 def _duplicate_names(manifests: Manifests, live: Live) -> list[str]:
     """A name held by two live tasks is an error when the run manages it (a manifest names it, or it is under a
     prune prefix): dtsflow matches tasks by name. Any other duplicate is another team's business: a warning."""
     warnings: list[str] = []
     for name in sorted(live.duplicates):
         ids = " and ".join(live.duplicates[name])
-        managed = name in manifests.tasks or any(name.startswith(p) for p in manifests.prune_prefixes)
+        managed = (
+            name in manifests.tasks
+            or name in _previous_names(manifests)
+            or any(name.startswith(p) for p in manifests.prune_prefixes)
+        )
         if managed:
             raise PlanError(
                 f"two live tasks are named {name!r}: {ids}; dtsflow matches tasks by name, so rename or delete "

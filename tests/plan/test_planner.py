@@ -275,13 +275,67 @@ def test_a_public_region_echoed_differently_is_not_a_replacement() -> None:
 
 
 def test_api_config_overrides_are_compared_where_the_live_task_returns_them() -> None:
-    s = spec(api={"config": {"srcConnection": {"field_whitelist": "shop.orders[id];"}, "queueType": "x"}})
+    s = spec(api={"config": {"srcConnection": {"dbServer": "s1"}, "admin": "x"}})
     same = live(s, "running")
     assert diff_task(s, same).empty
-    drift = live(s, "running", srcConnection={**same.src_connection.model_dump(by_alias=True), "field_whitelist": "y"})
-    assert [d.path for d in diff_task(s, drift).reconfigure] == ["srcConnection.field_whitelist"]
-    missing = live(spec(), "running")  # returns no queueType, no whitelist: nothing to compare
+    drift = live(s, "running", srcConnection={**same.src_connection.model_dump(by_alias=True), "dbServer": "s2"})
+    assert [d.path for d in diff_task(s, drift).reconfigure] == ["srcConnection.dbServer"]
+    missing = live(spec(), "running")  # returns no admin, no dbServer: nothing to compare
     assert diff_task(s, missing).empty
+
+
+FILTERED = {
+    "columns": {"include": {"orders.items": ["id", "total"]}, "exclude": {"orders.notes": ["body"]}},
+    "objects": [{"type": "db", "src": "orders"}],
+    "dml": ["insert", "update"],
+    "ignoreDdl": ["drop"],
+    "queueType": "q1",
+    "netType": "vpc",
+}
+
+
+def test_config_options_are_diffed_against_the_live_task() -> None:
+    s = spec(**FILTERED)
+    same = live(s, "running")
+    assert diff_task(s, same).empty
+    shuffled = live(  # the same filters written another way: other order, spaces, all DML codes
+        s,
+        "running",
+        srcConnection={**config_body(s)["srcConnection"], "field_whitelist": "orders.items[total, id]"},
+        dstConnection={**config_body(s)["dstConnection"], "sqlType": "u,i"},
+        incrIgnoreType="DROP",
+    )
+    assert diff_task(s, shuffled).empty
+    other = spec(**{**FILTERED, "dml": ["insert"], "ignoreDdl": ["drop", "truncate"], "queueType": "q2"})
+    changed = diff_task(other, same).reconfigure
+    assert {d.path: (d.before, d.after) for d in changed} == {
+        "dstConnection.sqlType": ('"I,U"', '"I"'),
+        "incrIgnoreType": ('"drop"', '"drop,truncate"'),
+        "queueType": ('"q1"', '"q2"'),
+    }
+
+
+def test_a_filter_is_compared_with_none_when_one_side_has_none() -> None:
+    s = spec(**FILTERED)
+    unfiltered = live(spec(objects=FILTERED["objects"]), "running")  # configured before the manifest had filters
+    assert (
+        {d.path for d in diff_task(s, unfiltered).reconfigure}
+        == {
+            "srcConnection.field_whitelist",
+            "srcConnection.field_blacklist",
+            "dstConnection.sqlType",
+            "incrIgnoreType",
+        }
+    )  # fmt: skip  -- queueType and netType follow the general rule: a field the service does not return is not compared
+    bare = spec(objects=FILTERED["objects"])  # the filters were removed from the manifest: the live ones must go
+    assert {d.path for d in diff_task(bare, live(s, "running")).reconfigure} == {
+        "srcConnection.field_whitelist", "srcConnection.field_blacklist", "dstConnection.sqlType", "incrIgnoreType",
+    }  # fmt: skip
+    all_dml = live(bare, "running", dstConnection={**config_body(bare)["dstConnection"], "sqlType": "I,U,D"})
+    assert diff_task(bare, all_dml).empty  # every DML kind is no filter at all
+    filtered = live(s, "running", name="orders")
+    planned = make_plan(manifests(bare), Live.from_tasks([filtered])).changes[0]
+    assert planned.fingerprint == fingerprint(filtered, bare)  # what a saved plan is checked against at apply
 
 
 def test_password_is_never_compared_or_shown() -> None:
