@@ -11,6 +11,7 @@ Never a header, never a body: request bodies hold passwords, and headers hold th
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import random
@@ -35,6 +36,7 @@ from dtsflow.client.models import (
     CreateTaskRequest,
     CreateTaskResponse,
     GetPrecheckResponse,
+    ListPageHead,
     ListTasksRequest,
     ListTasksResponse,
     RenameRequest,
@@ -301,37 +303,49 @@ class HttpDtsClient:
         self, *, marker: str = "", page_size: int = 1000, status: str | None = None, task_type: str = "migration"
     ) -> ListTasksResponse:
         """One page of `POST /v1/task/list`."""
+        return _parse(ListTasksResponse, self._list_answer(marker, page_size, status, task_type), "list")
+
+    def _list_answer(self, marker: str, page_size: int, status: str | None, task_type: str) -> Any:
         request = ListTasksRequest(
             type=task_type, status=status, marker=marker or None, max_keys=min(max(page_size, 1), 1000)
         )
-        return _parse(ListTasksResponse, self.call("list", "POST", "/v1/task/list", body=request.body()), "list")
+        return self.call("list", "POST", "/v1/task/list", body=request.body())
 
     def list_tasks(
         self, *, status: str | None = None, page_size: int = 1000, task_type: str = "migration"
     ) -> list[LiveTask]:
+        """Every task of the list, page after page. The next page is asked for as soon as a page's paging fields
+        are read, and arrives while that page's tasks are being read: on a list of many pages the request
+        latency and the reading overlap instead of adding up."""
         tasks: list[LiveTask] = []
-        marker = ""
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            page = self.list_page(marker=marker, page_size=page_size, status=status, task_type=task_type)
-            tasks.extend(page.task)
-            if len(tasks) > MAX_LIST_TASKS:
-                raise ApiError(
-                    200, "MalformedResponse", f"list holds more than {MAX_LIST_TASKS} tasks; refused", operation="list"
-                )
-            if not page.more:
-                return tasks
-            next_marker = page.next_marker or ""
-            if not next_marker or next_marker in seen:
-                # Terraform's provider loops forever here; a list that cannot advance is an error instead.
-                raise ApiError(
-                    200,
-                    "MalformedResponse",
-                    "list says more tasks follow but gives no new nextMarker",
-                    operation="list",
-                )
-            seen.add(next_marker)
-            marker = next_marker
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtsflow-list") as pages:
+            pending = pages.submit(self._list_answer, "", page_size, status, task_type)
+            for _ in range(MAX_PAGES):
+                answer = pending.result()
+                head = _parse(ListPageHead, answer, "list")
+                if len(tasks) + len(head.task) > MAX_LIST_TASKS:  # before asking for another page
+                    raise ApiError(
+                        200,
+                        "MalformedResponse",
+                        f"list holds more than {MAX_LIST_TASKS} tasks; refused",
+                        operation="list",
+                    )
+                next_marker = head.next_marker or ""
+                if head.more:
+                    if not next_marker or next_marker in seen:
+                        # Terraform's provider loops forever here; a list that cannot advance is an error instead.
+                        raise ApiError(
+                            200,
+                            "MalformedResponse",
+                            "list says more tasks follow but gives no new nextMarker",
+                            operation="list",
+                        )
+                    seen.add(next_marker)
+                    pending = pages.submit(self._list_answer, next_marker, page_size, status, task_type)
+                tasks.extend(_parse(ListTasksResponse, answer, "list").task)
+                if not head.more:
+                    return tasks
         raise ApiError(200, "MalformedResponse", f"list did not end after {MAX_PAGES} pages", operation="list")
 
     def get_task(self, dts_id: str) -> LiveTask:
