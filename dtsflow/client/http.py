@@ -11,7 +11,7 @@ Never a header, never a body: request bodies hold passwords, and headers hold th
 
 from __future__ import annotations
 
-import concurrent.futures
+import functools
 import json
 import logging
 import random
@@ -89,6 +89,32 @@ def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
 
 def _query_string(query: Query) -> str:
     return "&".join(uri_encode(k) if v is None else f"{uri_encode(k)}={uri_encode(v)}" for k, v in query)
+
+
+class _Prefetch:
+    """One call run ahead in a daemon thread (a daemon: a Ctrl-C ends the command without waiting for the call);
+    `result()` waits for it and returns its value or raises what it raised."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="dtsflow-list-page", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Any:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class HttpDtsClient:
@@ -319,33 +345,32 @@ class HttpDtsClient:
         latency and the reading overlap instead of adding up."""
         tasks: list[LiveTask] = []
         seen: set[str] = set()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtsflow-list") as pages:
-            pending = pages.submit(self._list_answer, "", page_size, status, task_type)
-            for _ in range(MAX_PAGES):
-                answer = pending.result()
-                head = _parse(ListPageHead, answer, "list")
-                if len(tasks) + len(head.task) > MAX_LIST_TASKS:  # before asking for another page
+        pending = _Prefetch(functools.partial(self._list_answer, "", page_size, status, task_type))
+        for _ in range(MAX_PAGES):
+            answer = pending.result()
+            head = _parse(ListPageHead, answer, "list")
+            if len(tasks) + len(head.task) > MAX_LIST_TASKS:  # before asking for another page
+                raise ApiError(
+                    200,
+                    "MalformedResponse",
+                    f"list holds more than {MAX_LIST_TASKS} tasks; refused",
+                    operation="list",
+                )
+            next_marker = head.next_marker or ""
+            if head.more:
+                if not next_marker or next_marker in seen:
+                    # Terraform's provider loops forever here; a list that cannot advance is an error instead.
                     raise ApiError(
                         200,
                         "MalformedResponse",
-                        f"list holds more than {MAX_LIST_TASKS} tasks; refused",
+                        "list says more tasks follow but gives no new nextMarker",
                         operation="list",
                     )
-                next_marker = head.next_marker or ""
-                if head.more:
-                    if not next_marker or next_marker in seen:
-                        # Terraform's provider loops forever here; a list that cannot advance is an error instead.
-                        raise ApiError(
-                            200,
-                            "MalformedResponse",
-                            "list says more tasks follow but gives no new nextMarker",
-                            operation="list",
-                        )
-                    seen.add(next_marker)
-                    pending = pages.submit(self._list_answer, next_marker, page_size, status, task_type)
-                tasks.extend(_parse(ListTasksResponse, answer, "list").task)
-                if not head.more:
-                    return tasks
+                seen.add(next_marker)
+                pending = _Prefetch(functools.partial(self._list_answer, next_marker, page_size, status, task_type))
+            tasks.extend(_parse(ListTasksResponse, answer, "list").task)
+            if not head.more:
+                return tasks
         raise ApiError(200, "MalformedResponse", f"list did not end after {MAX_PAGES} pages", operation="list")
 
     def get_task(self, dts_id: str) -> LiveTask:
