@@ -69,7 +69,7 @@ defaults:
   src: {instanceType: public, dbType: mysql, region: bj, port: 3306, user: dts,
         password: "{{ secret('BENCH_DB_PASSWORD') }}"}
   dst: {instanceType: public, dbType: kafka, region: bj, host: kafka.internal, port: 9092}
-  precheck: {timeout: 15m, skip: [srcBinlogRowImage]}
+  precheck: {timeout: 15m, skip: [srcMysqlBinlogRowImage]}
 tasks:
 """
 LOOP = """{% for i in range(count | int) %}

@@ -36,6 +36,11 @@ def _manifest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="template variable")
     p.add_argument("--var-file", action="append", default=[], metavar="FILE", help="YAML file of variables")
     p.add_argument(
+        "--env",
+        metavar="NAME",
+        help="read vars/NAME.yaml of the first PATH's directory as a --var-file (given before the others)",
+    )
+    p.add_argument(
         "--allow-env",
         action="append",
         default=[],
@@ -132,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also plan shutdown+delete of live tasks under a prune.prefix that no manifest names",
     )
     p.add_argument("--allow-replace", action="store_true", help="plan replacements of tasks")
+    p.add_argument("--destroy", action="store_true", help="plan the shutdown and delete of every task of the manifests")
     p.add_argument("--force", action="store_true", help="plan cutovers (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
     _target_option(p)
@@ -144,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
     p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
     p.add_argument(
         "--prune",
         action="store_true",
@@ -164,6 +176,35 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_options(p)
     _api_options(p)
 
+    p = sub.add_parser("destroy", help="shut down and delete every task of the manifests, after confirmation")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="destroy only task NAME and the tasks that depend on it (repeatable)",
+    )
+    p.add_argument("--force", action="store_true", help="cut over (shutdown) whatever the replication delay")
+    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
+    p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
+    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
+    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
+    _adopt_option(p)
+    _manifest_options(p)
+    _api_options(p)
+
+    p = sub.add_parser("show", help="render a saved plan (plan -o PLAN.json) for review; no network")
+    p.add_argument("plan", metavar="PLAN.json")
+    p.add_argument("--format", choices=PLAN_FORMATS, default="text")
+
     p = sub.add_parser("status", help="live status, progress and last precheck of each task")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=EVENT_FORMATS, default="text")
@@ -181,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --wait-lag: watch this task (repeat; default: every task with increment)",
     )
     p.add_argument("--timeout", default="30m", metavar="DURATION", help="with --wait-lag: how long to wait (30m)")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 every task in its desired state and config, 2 one is not, 1 error",
+    )
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        const="10s",
+        default=None,
+        metavar="INTERVAL",
+        help="read and show the status again every INTERVAL (default 10s) until Ctrl-C or SIGTERM",
+    )
     _manifest_options(p)
     _api_options(p)
 
@@ -292,6 +346,8 @@ def command_args(namespace: argparse.Namespace) -> object:
         "completion": args.CompletionArgs,
         "plan": args.PlanArgs,
         "apply": args.ApplyArgs,
+        "destroy": args.DestroyArgs,
+        "show": args.ShowArgs,
         "status": args.StatusArgs,
         "emulator": EmulatorOptions,
     }

@@ -94,6 +94,7 @@ def test_manifest_paths(bash_script: Path, project: Path) -> None:
     assert complete(bash_script, project, "dtsflow validate orders.yaml o") == ["orders.yaml"]
     assert complete(bash_script, project, "dtsflow plan manifests/") == ["manifests/orders.yaml"]
     assert complete(bash_script, project, "dtsflow apply ") == ["manifests", "orders.yaml", "plan.json", "users.yml"]
+    assert complete(bash_script, project, "dtsflow show ") == ["manifests", "plan.json"]
     # a file flag completes any file; here, after `--var-file`
     assert "notes.txt" in complete(bash_script, project, "dtsflow plan --var-file ")
     assert complete(bash_script, project, "dtsflow plan --format json ") == ["manifests", "orders.yaml", "users.yml"]

@@ -29,9 +29,13 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class ApplyStarted(Event):
+    """`tasks`: the tasks with changes, each of which ends with a `task_finished`; `unchanged`: the plan's tasks
+    that need nothing (no event of their own; the report lists them)."""
+
     event: ClassVar[str] = "apply_started"
     tasks: int
     parallelism: int
+    unchanged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +76,7 @@ class StepSucceeded(Event):
     task: str
     step: str
     status: str | None = None
-    note: str = ""  # e.g. "already running", "skipped failed checks: srcBinlogFormat"
+    note: str = ""  # e.g. "already running", "skipped failed checks: srcMysqlBinlogFormat"
     elapsed: float = 0.0
     dts_id: str | None = None
 

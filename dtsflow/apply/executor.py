@@ -102,7 +102,8 @@ class Executor:
         if self._timeout is not None:
             self._deadline = started + self._timeout
         order = list(plan.changes)
-        self._emit(ApplyStarted(tasks=len(order), parallelism=self._parallelism))
+        unchanged = sum(1 for c in order if _unchanged(c))  # counted apart: progress counts what changes
+        self._emit(ApplyStarted(tasks=len(order) - unchanged, parallelism=self._parallelism, unchanged=unchanged))
         with Poller(self._client, policy=self._poll_policy, clock=self._time) as poller:
             try:
                 decisions, owners = self._recover(order, poller)
@@ -188,7 +189,7 @@ class Executor:
                     interrupted_seen = True
                     run.poller.interrupt()
                 for change in list(waiting):
-                    if change.action is Action.NOOP and not change.steps:
+                    if _unchanged(change):
                         waiting.remove(change)
                         run.results[change.task] = TaskResult(
                             change.task,
@@ -351,6 +352,11 @@ class Executor:
                 )
             )
         return result(Outcome.APPLIED, len(kinds))
+
+
+def _unchanged(change: Change) -> bool:
+    """A task that needs nothing: no step runs and no `TaskFinished` is emitted for it."""
+    return change.action is Action.NOOP and not change.steps
 
 
 def _describe(exc: Exception) -> str:

@@ -44,7 +44,8 @@ class PlainProgress:
     def __call__(self, event: Event) -> None:
         match event:
             case ApplyStarted():
-                self._line(f"applying {event.tasks} task(s), {event.parallelism} at a time")
+                unchanged = f" ({event.unchanged} unchanged)" if event.unchanged else ""
+                self._line(f"applying {event.tasks} task(s){unchanged}, {event.parallelism} at a time")
             case TaskStarted():
                 where = f" ({event.dts_id})" if event.dts_id else ""
                 self._line(f"{event.task}{where}: {event.action}: {', '.join(event.steps) or 'nothing to do'}")

@@ -84,6 +84,8 @@ class StepRunner:
                 return note
             case StepKind.RESIZE:
                 return self._resize(change, step, state)
+            case StepKind.RENAME:
+                return self._rename(change, step, state)
             case StepKind.TAG:
                 return self._mutate(change, step, state, lambda dts_id: client.assign_tags(dts_id, managed_tags()))
             case _:
@@ -101,6 +103,14 @@ class StepRunner:
         if goal:
             self._waiter.wait(change.task, step, state, goal, frozenset(step.fail_on))
         return note or ""
+
+    def _rename(self, change: Change, step: Step, state: TaskState) -> str:
+        """Give the live task the manifest's name; level-triggered: a task the list shows renamed already is done."""
+        require_id(state, change.task)
+        if self._checks.named(state, change.task):
+            return f"already named {change.task}"
+        self._checks.call(step, state, lambda dts_id: self._client.rename(dts_id, change.task))
+        return f"renamed from {change.renamed_from}" if change.renamed_from else ""
 
     def _resize(self, change: Change, step: Step, state: TaskState) -> str:
         """Resize with a token of (from, to, generation), then check that the task shows the new size."""

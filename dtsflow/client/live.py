@@ -283,6 +283,21 @@ class LiveTask(ApiModel):
         return round(min(100.0, 100.0 * current / total), 1)
 
     @property
+    def expected_finish(self) -> float | None:
+        """When the service expects the structure and full load to be done (epoch seconds): the latest
+        `expectFinishTime` of `dynamicInfo.schema` and `dynamicInfo.base`; None when none is given (`""`, `"0"`:
+        the load is done, waiting, or the service does not say)."""
+        latest: float | None = None
+        for phase in ("schema", "base"):
+            entries = self.dynamic_info.get(phase)
+            for info in entries if isinstance(entries, list) else []:
+                text = info.get("expectFinishTime") if isinstance(info, dict) else None
+                moment = parse_create_time(text) if isinstance(text, str) and text.strip("0 ") else None
+                if moment is not None and (latest is None or moment.epoch > latest):
+                    latest = moment.epoch
+        return latest
+
+    @property
     def is_pair(self) -> bool:
         """A one-click reverse pair (its main task), not a plain or bidirectional task."""
         return is_pair_id(self.dts_id)

@@ -7,7 +7,7 @@ sending; with `resolve=None` the body carries no `dbPass` at all (what plans and
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dtsflow.client.reverse import ROLLBACK_CREATE_FIELD, ROLLBACK_CREATE_VALUE
@@ -103,11 +103,40 @@ def config_body(spec: TaskSpec, resolve: SecretResolver | None = None) -> dict[s
     }
     if spec.init_position is not None:
         body["initPosition"] = {"type": spec.init_position.type, "position": spec.init_position.position}
+    _filters(spec, body)
     return deep_merge(body, spec.api.config) if spec.api.config else body  # a fresh dict either way
 
 
 DML_CODES = {"insert": "I", "update": "U", "delete": "D"}
-"""The reverse direction's DML filter on the wire: `sqlType` of its destination, e.g. `I,U,D`."""
+"""The DML filter on the wire: `sqlType` of the destination connection, e.g. `I,U,D`."""
+DDL_ORDER = ("drop", "truncate")
+"""The special DDL filter on the wire: `incrIgnoreType`, e.g. `drop,truncate`."""
+
+
+def sql_type(kinds: Sequence[str]) -> str:
+    """`sqlType` of a DML filter: its codes in the documented order (`I,U,D`), each once."""
+    return ",".join(code for kind, code in DML_CODES.items() if kind in kinds)
+
+
+def column_filter(tables: Mapping[str, Sequence[str]]) -> str:
+    """`field_whitelist` / `field_blacklist`: `db.table[col,col];` for each table, as the documentation writes it."""
+    return "".join(f"{table}[{','.join(columns)}];" for table, columns in tables.items())
+
+
+def _filters(spec: TaskSpec, body: dict[str, Any]) -> None:
+    """The config options the manifest models beyond the connections and objects, each only when set."""
+    if spec.columns is not None and spec.columns.include:
+        body["srcConnection"]["field_whitelist"] = column_filter(spec.columns.include)
+    if spec.columns is not None and spec.columns.exclude:
+        body["srcConnection"]["field_blacklist"] = column_filter(spec.columns.exclude)
+    if spec.dml is not None:
+        body["dstConnection"]["sqlType"] = sql_type(spec.dml)
+    if spec.ignore_ddl is not None:
+        body["incrIgnoreType"] = ",".join(kind for kind in DDL_ORDER if kind in spec.ignore_ddl)
+    if spec.queue_type is not None:
+        body["queueType"] = spec.queue_type
+    if spec.net_type is not None:
+        body["netType"] = spec.net_type
 
 
 def _mapping(objects: list[ObjectMapping], *, swap: bool = False) -> list[dict[str, str]]:
@@ -137,7 +166,7 @@ def rollback_config_body(spec: TaskSpec, resolve: SecretResolver | None = None) 
         "granularity": spec.granularity,
     }
     if spec.reverse.dml is not None:
-        back["dstConnection"]["sqlType"] = ",".join(DML_CODES[kind] for kind in spec.reverse.dml)
+        back["dstConnection"]["sqlType"] = sql_type(spec.reverse.dml)
     if spec.reverse.config:
         back = deep_merge(back, spec.reverse.config)
     return {"taskName": spec.name, "openRollbackConfig": "true", "dtsTaskPos": forward, "dtsTaskNeg": back}

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class ManifestOptions:
-    """Which manifests, and what they may read: `PATH...`, `--var`, `--var-file`, `--secret-dir`, `--allow-env`."""
+    """Which manifests, and what they may read: `PATH...`, `--var`, `--var-file`, `--env`, `--secret-dir`,
+    `--allow-env`."""
 
     paths: tuple[str, ...]
     var: tuple[str, ...] = ()
     var_file: tuple[str, ...] = ()
+    env: str | None = None
+    """`--env NAME`: `vars/NAME.yaml` of the manifests' directory, read as a `--var-file` given first."""
     secret_dir: tuple[str, ...] = ()
     allow_env: tuple[str, ...] = ()
 
@@ -36,7 +39,7 @@ class ApiOptions:
 @dataclass(frozen=True, slots=True)
 class PlanShape:
     """The flags `plan` and `apply` share that shape a plan: `--prune`, `--allow-replace`, `--reconfigure`,
-    `--adopt`, `--force`, `--target`."""
+    `--adopt`, `--force`, `--target`, `--destroy`."""
 
     prune: bool = False
     allow_replace: bool = False
@@ -46,6 +49,8 @@ class PlanShape:
     """Plan cutovers (a shutdown of a running increment, a pair's switch) whatever the replication delay."""
     target: tuple[str, ...] = ()
     """`--target NAME`: plan only these tasks and what they depend on; nothing is pruned."""
+    destroy: bool = False
+    """`plan --destroy` / `dtsflow destroy`: every task of the manifests to `absent`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,33 @@ class ApplyArgs:
     report: str | None = None
     watch: str | None = None
     """`--watch INTERVAL` as given (`15m`): re-plan and re-apply every INTERVAL until SIGTERM or Ctrl-C."""
+    lock_timeout: str | None = None
+    """`--lock-timeout DURATION` as given (`5m`): wait that long for another apply's lock (default: fail at once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DestroyArgs:
+    """`dtsflow destroy PATH...`: `apply` of the destroy plan, confirmed with the number of tasks it deletes."""
+
+    manifests: ManifestOptions
+    api: ApiOptions = field(default_factory=ApiOptions)
+    auto_approve: bool = False
+    target: tuple[str, ...] = ()
+    """`--target NAME`: destroy only these tasks and the tasks that depend on them."""
+    adopt: tuple[str, ...] = ()
+    force: bool = False
+    parallelism: int = 10
+    timeout: str | None = None
+    format: str = "text"
+    report: str | None = None
+    lock_timeout: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowArgs:
+    plan: str
+    """The saved plan file (`plan -o PLAN.json`)."""
+    format: str = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +140,7 @@ class StatusArgs:
     """`--task NAME`: the tasks `--wait-lag` watches (default: every task with increment)."""
     timeout: str = "30m"
     """`--timeout` of `--wait-lag`."""
+    detailed_exitcode: bool = False
+    """`--detailed-exitcode`: exit 2 when a task is not in sync (its plan would not be empty), 0 when all are."""
+    watch: str | None = None
+    """`--watch [INTERVAL]` as given (`10s` when bare): read and show the status again until SIGTERM or Ctrl-C."""

@@ -85,6 +85,16 @@ def secret_policy(options: ManifestOptions) -> SecretPolicy:
     return SecretPolicy.from_operator(list(options.secret_dir))
 
 
+def var_files(options: ManifestOptions) -> list[str]:
+    """The variables files of an invocation: `--env NAME`'s first (so that a `--var-file` overrides it), then
+    every `--var-file`."""
+    if options.env is None:
+        return list(options.var_file)
+    from dtsflow.manifest.load import env_var_file
+
+    return [env_var_file(options.paths, options.env), *options.var_file]
+
+
 def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedManifests:
     """Every manifest of `paths` (default: the invocation's), rendered with its variables and policies."""
     from dtsflow.manifest.load import load_manifests, parse_var_args
@@ -93,7 +103,7 @@ def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedMani
         loaded = load_manifests(
             list(options.paths) if paths is None else paths,
             variables=parse_var_args(options.var),
-            var_files=list(options.var_file),
+            var_files=var_files(options),
             secrets=secret_policy(options),
             env=env_policy(options),
         )
@@ -104,7 +114,7 @@ def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedMani
 
 def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
     """The plan, shaped by the flags `plan` and `apply` share: --prune, --allow-replace, --reconfigure, --adopt,
-    --force, --target."""
+    --force, --target, and by `--destroy`."""
     from dtsflow.plan.planner import make_plan
 
     with bulk_work():
@@ -117,6 +127,7 @@ def shaped_plan(manifests: Manifests, live: Live, shape: PlanShape) -> Plan:
             adopt=list(shape.adopt),
             force=shape.force,
             targets=list(shape.target),
+            destroy=shape.destroy,
         )
 
 
@@ -132,4 +143,4 @@ def check_targets(manifests: Manifests, shape: PlanShape) -> None:
     """An unknown `--target` name is an error before any request."""
     from dtsflow.plan.planner import targeted
 
-    targeted(manifests.tasks, shape.target)
+    targeted(manifests.tasks, shape.target, dependents=shape.destroy)

@@ -3,7 +3,7 @@
 Generated, not hand-written, so that a new command or flag completes the day it is added. It completes command
 names, each command's flags, the values of flags with choices (`--format`), files for file flags (`--var-file`,
 `-o`, `--report`), and for the positional paths directories plus manifest files (`*.yaml`, `*.yml`; `apply` also
-takes a saved `*.json` plan). Install: `eval "$(dtsflow completion bash)"` in `~/.bashrc`, or for zsh
+takes a saved `*.json` plan, `show` only that). Install: `eval "$(dtsflow completion bash)"` in `~/.bashrc`, or for zsh
 `dtsflow completion zsh > "${fpath[1]}/_dtsflow"` (any directory on `$fpath`), then restart the shell.
 """
 
@@ -17,6 +17,8 @@ from dtsflow.commands.args import CompletionArgs
 
 SHELLS = ("bash", "zsh")
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# What the positional paths of a command complete to besides directories (default: manifests).
+PATH_SUFFIXES = {"apply": (*MANIFEST_SUFFIXES, ".json"), "show": (".json",)}
 # Flags whose value is a file (completed as paths); other valued flags without choices complete nothing.
 FILE_FLAGS = {"--var-file", "--out", "-o", "--report", "--state", "--secret-dir"}
 
@@ -62,8 +64,8 @@ def describe(parser: argparse.ArgumentParser) -> tuple[tuple[Flag, ...], tuple[C
         helps = {choice.dest: str(choice.help or "") for choice in action._choices_actions}
         for name, sub in action.choices.items():
             positional = [a for a in sub._actions if not a.option_strings]
-            takes_paths = any(a.dest == "paths" for a in positional)
-            suffixes = (*MANIFEST_SUFFIXES, ".json") if name == "apply" else MANIFEST_SUFFIXES
+            takes_paths = any(a.dest in ("paths", "plan") for a in positional)
+            suffixes = PATH_SUFFIXES.get(name, MANIFEST_SUFFIXES)
             choices = tuple(str(c) for a in positional if a.choices for c in a.choices)
             flags = _flags(sub)
             if choices:  # a positional with choices (`completion bash|zsh`) completes like a flag's value

@@ -56,7 +56,7 @@ def apply_hint(args: PlanArgs) -> str:
 
 
 def run(args: PlanArgs) -> int:
-    from dtsflow.commands.common import check_targets, load, refresh, shaped_plan, use_colour
+    from dtsflow.commands.common import check_targets, load, refresh, shaped_plan, use_colour, var_files
     from dtsflow.commands.connect import open_client
     from dtsflow.plan.render import render_plan
     from dtsflow.plan.saved import save_plan
@@ -87,7 +87,7 @@ def run(args: PlanArgs) -> int:
             endpoint=origin[0],
             access_key_digest=access_key_digest(args.apply_key_id) if args.apply_key_id else origin[1],
             variables=parse_var_args(args.manifests.var),
-            var_files=list(args.manifests.var_file),
+            var_files=var_files(args.manifests),  # `--env NAME`'s file included: apply needs no --env
         )
         save_plan(plan.model_copy(update={"origin": made_with}), args.out)
         print(f"Saved the plan to {args.out}; apply it with: {apply_hint(args)}", file=sys.stderr)

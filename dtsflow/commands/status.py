@@ -1,7 +1,13 @@
-"""`dtsflow status PATH...`: each manifest task's live status, progress, increment delay and last precheck.
+"""`dtsflow status PATH...`: each manifest task's live status, whether it is in sync, progress, increment delay,
+the service's expected end of the full load and the last precheck.
 
 Costs one list call (pages of up to 1000), plus one precheck read per task that is `checkFailed` (the only
 status whose check items explain something). Read-only: never a mutating call.
+
+"In sync" is the planner's answer, not a copy of it: the rows' live tasks are planned against the manifests
+(offline, no further call) and a task is in sync when `dtsflow plan` would plan nothing for it, so a config
+difference counts as well as a status that is not the desired state. `--detailed-exitcode` turns that into the
+exit code: 0 every task in sync, 2 one is not, 1 an error.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from dtsflow.apply.events import EVENT_FORMAT_VERSION
 from dtsflow.client.live import LiveTask, PrecheckItem, TaskStatus
 from dtsflow.client.statuses import retrying_warning
 from dtsflow.commands.args import StatusArgs
+from dtsflow.errors import ConfigError, ExitCode
 from dtsflow.escape import for_terminal
 
 if TYPE_CHECKING:
     from dtsflow.client.protocol import DtsClient
     from dtsflow.manifest.model import TaskSpec
+    from dtsflow.plan.planner import Manifests
 
 
 @dataclass(slots=True)
@@ -35,6 +43,9 @@ class TaskStatusRow:
     precheck: list[PrecheckItem] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    in_sync: bool | None = None  # None until `mark_sync` asked the planner
+    out_of_sync: str = ""  # why not: the plan's reason or error
+    expected_finish: str | None = None  # the service's expected end of the full load, ISO 8601 UTC
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,8 +53,11 @@ class TaskStatusRow:
             "desired": self.desired,
             "dts_id": self.dts_id,
             "status": self.status,
+            "in_sync": self.in_sync,
+            "out_of_sync": self.out_of_sync or None,
             "base_percent": self.base_percent,
             "increment_delay": self.increment_delay,
+            "expected_finish": self.expected_finish,
             "errmsg": self.errmsg,
             "precheck": [
                 {"name": i.name, "status": i.status, "message": i.message, "description": i.subscription}
@@ -60,7 +74,6 @@ def collect(
     """Rows in manifest order; `get_precheck(dts_id)` reads the check items of a checkFailed task."""
     from dtsflow.plan.transitions import STARTED_STATUSES
 
-    started = STARTED_STATUSES | {TaskStatus.FINISHED}
     by_name: dict[str, list[LiveTask]] = {}
     for task in live:
         if task.task_name and task.status != TaskStatus.DELETED:  # its name is free again, as in a plan
@@ -72,9 +85,14 @@ def collect(
         if found:
             task = found[0]
             row.dts_id, row.status, row.errmsg = task.dts_id, task.status, task.errmsg
-            if task.status in started:  # before a start, the numbers are placeholders (0%, 0s), not progress
+            # Before a start the numbers are placeholders (0%, 0s), not progress. After a shutdown the load is
+            # history and nothing replicates: the service's delay only counts the seconds since, so none is shown.
+            if task.status in STARTED_STATUSES or task.status == TaskStatus.FINISHED:
                 row.base_percent = task.base_percent
+            if task.status in STARTED_STATUSES:
                 row.increment_delay = task.delay
+                finish = task.expected_finish
+                row.expected_finish = _iso(finish) if finish is not None else None
             row.duplicates = [t.dts_id for t in found[1:]]
             if task.status == TaskStatus.RETRYING:
                 row.warnings.append(retrying_warning(name, task.dts_id))
@@ -84,14 +102,60 @@ def collect(
     return rows
 
 
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def mark_sync(rows: list[TaskStatusRow], manifests: Manifests, live: list[LiveTask]) -> None:
+    """Set each row's `in_sync` from the plan of these manifests against these live tasks: in sync when the plan
+    has nothing to do for the task (no step, no config change, no error). Pure: the rows' check items are the
+    plan's, and nothing else is read."""
+    from dtsflow.client.live import Live
+    from dtsflow.plan.model import Action
+    from dtsflow.plan.planner import make_plan
+
+    indexed = Live.from_tasks(live, {r.dts_id: r.precheck for r in rows if r.dts_id and r.precheck})
+    # Two live tasks with one name make the planner refuse the whole plan; the row already lists them and is
+    # not in sync (apply would refuse it too), and the other tasks can still be judged.
+    plan = make_plan(manifests, Live(tasks=indexed.tasks, orphans=indexed.orphans, precheck=indexed.precheck))
+    changes = {c.task: c for c in plan.changes}
+    for row in rows:
+        change = changes.get(row.task)
+        if row.duplicates:
+            row.in_sync, row.out_of_sync = False, "more than one live task has this name"
+        elif change is None:  # every manifest task has a change; kept total for safety
+            row.in_sync, row.out_of_sync = False, "not planned"
+        elif change.error:
+            row.in_sync, row.out_of_sync = False, change.error
+        elif change.action is not Action.NOOP or change.steps:
+            row.in_sync, row.out_of_sync = False, f"{change.action}: {change.reason}"
+        else:
+            row.in_sync, row.out_of_sync = True, ""
+
+
+def all_in_sync(rows: list[TaskStatusRow]) -> bool:
+    return all(row.in_sync for row in rows)
+
+
+def _sync_cell(row: TaskStatusRow) -> str:
+    return "-" if row.in_sync is None else ("yes" if row.in_sync else "no")
+
+
 def render_text(rows: list[TaskStatusRow]) -> str:
-    lines = [f"{'TASK':<28} {'DESIRED':<11} {'STATUS':<14} {'BASE':>6} {'DELAY':>7}  DTS ID"]
+    lines = [f"{'TASK':<28} {'DESIRED':<11} {'STATUS':<14} {'SYNC':<4} {'BASE':>6} {'DELAY':>7}  DTS ID"]
     for row in rows:
         percent = f"{row.base_percent:g}%" if row.base_percent is not None else "-"
         delay = f"{row.increment_delay:g}s" if row.increment_delay is not None else "-"
         lines.append(
-            f"{row.task:<28} {row.desired:<11} {row.status or '(absent)':<14} {percent:>6} {delay:>7}  {row.dts_id or '-'}"
+            f"{row.task:<28} {row.desired:<11} {row.status or '(absent)':<14} {_sync_cell(row):<4} {percent:>6} "
+            f"{delay:>7}  {row.dts_id or '-'}"
         )
+        if row.out_of_sync:
+            lines.append(f"    not in sync: {row.out_of_sync}")
+        if row.expected_finish:
+            lines.append(f"    full load expected to finish at {row.expected_finish} (the service's estimate)")
         if row.errmsg:
             lines.append(f"    errmsg: {row.errmsg}")
         lines += [f"    warning: {w}" for w in row.warnings]
@@ -104,7 +168,6 @@ def render_text(rows: list[TaskStatusRow]) -> str:
 
 
 def _duration(flag: str, text: str) -> float:
-    from dtsflow.errors import ConfigError
     from dtsflow.manifest.grammar import parse_duration
 
     try:
@@ -116,7 +179,6 @@ def _duration(flag: str, text: str) -> float:
 
 def watched(tasks: Mapping[str, TaskSpec], names: tuple[str, ...]) -> list[str]:
     """The tasks `--wait-lag` watches: those named with --task, else every task with incremental sync."""
-    from dtsflow.errors import ConfigError
 
     if not names:
         found = [name for name, spec in tasks.items() if spec.incremental]
@@ -188,22 +250,47 @@ def run(args: StatusArgs) -> int:
     from dtsflow.commands.connect import open_client
 
     manifests = load(args.manifests)
+    if args.watch is not None:
+        for flag, given in (("--detailed-exitcode", args.detailed_exitcode), ("--wait-lag", args.wait_lag)):
+            if given:
+                raise ConfigError(f"{flag} does not combine with status --watch, which runs until it is stopped")
+        from dtsflow.commands.status_watch import run_watch
+
+        return run_watch(args, manifests)
     if args.wait_lag is not None:
+        if args.detailed_exitcode:
+            raise ConfigError(
+                "--detailed-exitcode does not combine with --wait-lag, whose exit code says 0 reached, 1 not"
+            )
         _duration("--wait-lag", args.wait_lag)  # a bad flag costs no API call
         _duration("--timeout", args.timeout)
         watched(manifests.tasks, args.task)
         with open_client(args.api) as client:
             return wait_lag(args, manifests.tasks, client)
     with open_client(args.api) as client:
-        from dtsflow.client.reverse import is_pair_id
-
-        def checks(dts_id: str) -> list[PrecheckItem]:  # a pair's items are both directions' (rollback/precheck)
-            return client.get_rollback_precheck(dts_id).items if is_pair_id(dts_id) else client.get_precheck(dts_id)
-
-        rows = collect(manifests.tasks, client.list_tasks(), checks)
+        rows = read_rows(client, manifests)
     if args.format == "json":
-        body = {"format_version": EVENT_FORMAT_VERSION, "tasks": [r.to_dict() for r in rows]}
+        body = {
+            "format_version": EVENT_FORMAT_VERSION,
+            "in_sync": all_in_sync(rows),
+            "tasks": [r.to_dict() for r in rows],
+        }
         sys.stdout.write(json.dumps(body, sort_keys=True, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(rows) + "\n")
-    return 0
+    if args.detailed_exitcode and not all_in_sync(rows):
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+def read_rows(client: DtsClient, manifests: Manifests) -> list[TaskStatusRow]:
+    """One reading: the list, the check items of `checkFailed` tasks, and each row's sync from the planner."""
+    from dtsflow.client.reverse import is_pair_id
+
+    def checks(dts_id: str) -> list[PrecheckItem]:  # a pair's items are both directions' (rollback/precheck)
+        return client.get_rollback_precheck(dts_id).items if is_pair_id(dts_id) else client.get_precheck(dts_id)
+
+    live = client.list_tasks()
+    rows = collect(manifests.tasks, live, checks)
+    mark_sync(rows, manifests, live)
+    return rows

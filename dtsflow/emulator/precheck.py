@@ -1,5 +1,8 @@
 """Precheck items and the deterministic triggers that make them (or a run) fail.
 
+Item names follow the service's documented pattern, side + database + check (`srcOracleConnect`): here the side
+(`src`/`dst`), the end's `dbType` capitalised, and the check, e.g. `srcMysqlBinlogFormat`, `dstKafkaConnect`.
+
 A trigger is a case-insensitive substring of a connection's `dbHost` (and, for privileges, `dbUser`). The table
 `TRIGGERS` is the single source of truth; docs/emulator.md lists the same words.
 """
@@ -9,32 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# trigger word -> the check it fails (`src`/`dst` says whose host or user is looked at)
-TRIGGERS: dict[str, str] = {
-    "unreachable": "{end}Connect",
-    "no-privilege": "{end}Privilege",
-    "binlog-off": "srcBinlogFormat",
-    "binlog-statement": "srcBinlogFormat",
-    "row-image-minimal": "srcBinlogRowImage",
-    "server-id-0": "srcServerId",
-    "not-empty": "dstObjectConflict",
-    "old-version": "{end}Version",
+# trigger word -> the check it fails and whose connection is looked at (`src`, `dst` or both)
+TRIGGERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "unreachable": (("src", "dst"), "Connect"),
+    "no-privilege": (("src", "dst"), "Privilege"),
+    "binlog-off": (("src",), "BinlogFormat"),
+    "binlog-statement": (("src",), "BinlogFormat"),
+    "row-image-minimal": (("src",), "BinlogRowImage"),
+    "server-id-0": (("src",), "ServerId"),
+    "not-empty": (("dst",), "ObjectConflict"),
+    "old-version": (("src", "dst"), "Version"),
 }
 RUN_FAIL_TRIGGER = "run-fail"  # a host containing it makes `start` end in runFailed
 CONFIG_FAIL_TRIGGER = "config-fail"  # a host containing it makes `config` end in configFailed
 
+_SIDES = {"src": "source", "dst": "destination"}
 _DESCRIPTIONS: dict[str, str] = {
-    "srcConnect": "Check whether the data transmission server can connect to the source database.",
-    "dstConnect": "Check whether the data transmission server can connect to the destination database.",
-    "srcVersion": "Check whether the version of the source database is supported.",
-    "dstVersion": "Check whether the version of the destination database is supported.",
-    "srcPrivilege": "Check whether the source database account has the privileges the migration needs.",
-    "dstPrivilege": "Check whether the destination database account has the privileges the migration needs.",
-    "srcBinlogFormat": "Check whether binlog is enabled on the source and binlog_format is ROW.",
-    "srcBinlogRowImage": "Check whether binlog_row_image of the source is FULL.",
-    "srcServerId": "Check whether server_id of the source is set to a value greater than 0.",
-    "dstObjectConflict": "Check whether the destination already has objects with the names to be migrated.",
-    "srcObjectExist": "Check whether the objects to be migrated exist in the source database.",
+    "Connect": "Check whether the data transmission server can connect to the {side} database.",
+    "Version": "Check whether the version of the {side} database is supported.",
+    "Privilege": "Check whether the {side} database account has the privileges the migration needs.",
+    "BinlogFormat": "Check whether binlog is enabled on the source and binlog_format is ROW.",
+    "BinlogRowImage": "Check whether binlog_row_image of the source is FULL.",
+    "ServerId": "Check whether server_id of the source is set to a value greater than 0.",
+    "ObjectConflict": "Check whether the destination already has objects with the names to be migrated.",
+    "ObjectExist": "Check whether the objects to be migrated exist in the source database.",
 }
 
 _FAILURES: dict[str, str] = {
@@ -50,25 +51,34 @@ _FAILURES: dict[str, str] = {
     "dstObjectConflict": "the destination already contains objects with the same names: {objects}",
     "srcObjectExist": "objects not found in the source: {objects}",
 }
+"""Failure messages by side and check (the item's name without its database)."""
 
 
 def _text(conn: Mapping[str, Any], *keys: str) -> str:
     return " ".join(str(conn.get(k) or "") for k in keys).lower()
 
 
+def database_word(conn: Mapping[str, Any]) -> str:
+    """The database part of a check name: the end's `dbType`, capitalised (`mysql` -> `Mysql`)."""
+    letters = "".join(c for c in str(conn.get("dbType") or "") if c.isalnum())
+    return letters[:1].upper() + letters[1:].lower()
+
+
+def check_name(end: str, conn: Mapping[str, Any], check: str) -> str:
+    """The service's pattern: side + database + check, e.g. `srcMysqlConnect`, `dstKafkaPrivilege`."""
+    return f"{end}{database_word(conn)}{check}"
+
+
 def failing_checks(src: Mapping[str, Any], dst: Mapping[str, Any]) -> set[str]:
-    """Names of the checks that the triggers in these connections make fail."""
+    """The checks (side + check, e.g. `srcConnect`) that the triggers in these connections make fail."""
     failed: set[str] = set()
     for end, conn in (("src", src), ("dst", dst)):
         host = _text(conn, "dbHost")
         host_and_user = _text(conn, "dbHost", "dbUser")
-        for word, check in TRIGGERS.items():
+        for word, (ends, check) in TRIGGERS.items():
             haystack = host_and_user if word == "no-privilege" else host
-            if word not in haystack:
-                continue
-            name = check.format(end=end)
-            if name.startswith(end):
-                failed.add(name)
+            if end in ends and word in haystack:
+                failed.add(end + check)
     return failed
 
 
@@ -82,31 +92,35 @@ def build_items(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     dst: Mapping[str, Any] = doc.get("dstConnection") or {}
     data_type: Sequence[str] = doc.get("dataType") or []
     mapping: Sequence[Mapping[str, Any]] = doc.get("schemaMapping") or []
-    names = ["srcConnect", "dstConnect", "srcVersion", "dstVersion", "srcPrivilege", "dstPrivilege"]
+    checks = ["srcConnect", "dstConnect", "srcVersion", "dstVersion", "srcPrivilege", "dstPrivilege"]
     if is_mysql(src) and "increment" in data_type:
-        names += ["srcBinlogFormat", "srcBinlogRowImage", "srcServerId"]
-    names += ["srcObjectExist"]
+        checks += ["srcBinlogFormat", "srcBinlogRowImage", "srcServerId"]
+    checks += ["srcObjectExist"]
     if "schema" in data_type or "base" in data_type:
-        names += ["dstObjectConflict"]
+        checks += ["dstObjectConflict"]
     failed = failing_checks(src, dst)
     missing = [str(m.get("src") or "") for m in mapping if "missing" in str(m.get("src") or "").lower()]
     if missing:
         failed.add("srcObjectExist")
     objects = ", ".join(str(m.get("dst") or m.get("src") or "") for m in mapping) or "(instance)"
     items: list[dict[str, str]] = []
-    for name in names:
-        conn = src if name.startswith("src") else dst
-        if name in failed:
-            message = _FAILURES[name].format(
+    for sided in checks:
+        end, check = sided[:3], sided[3:]
+        conn = src if end == "src" else dst
+        if sided in failed:
+            message = _FAILURES[sided].format(
                 host=conn.get("dbHost") or "",
                 port=conn.get("dbPort") or "",
                 user=conn.get("dbUser") or "",
-                objects=", ".join(missing) if name == "srcObjectExist" else objects,
+                objects=", ".join(missing) if sided == "srcObjectExist" else objects,
             )
             status = "failed"
         else:
             message, status = "", "pass"
-        items.append({"name": name, "status": status, "message": message, "subscription": _DESCRIPTIONS[name]})
+        description = _DESCRIPTIONS[check].format(side=_SIDES[end])
+        items.append(
+            {"name": check_name(end, conn, check), "status": status, "message": message, "subscription": description}
+        )
     return items
 
 

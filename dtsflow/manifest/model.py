@@ -137,6 +137,35 @@ class Direction(StrEnum):
 
 
 DmlKind = Literal["insert", "update", "delete"]
+DdlKind = Literal["drop", "truncate"]
+"""The DDL statements the service's special DDL filter (`incrIgnoreType`) names: its documented `drop,truncate`."""
+# A table of a column filter is `db.table`; names must not hold the wire format's separators (`[`, `]`, `,`, `;`).
+TABLE_NAME_PATTERN = r"^[^.\s\[\],;]+\.[^.\s\[\],;]+$"
+COLUMN_NAME_PATTERN = r"^[^\s\[\],;]+$"
+TableName = Annotated[str, Field(pattern=TABLE_NAME_PATTERN, description="db.table")]
+ColumnName = Annotated[str, Field(pattern=COLUMN_NAME_PATTERN, description="a column name")]
+ColumnLists = Annotated[dict[TableName, Annotated[list[ColumnName], Field(min_length=1)]], Field(min_length=1)]
+
+
+class ColumnFilters(StrictModel):
+    """`columns:` -- which columns of a table are migrated: the API's column filters of the source connection."""
+
+    include: Annotated[
+        ColumnLists | None,
+        Field(
+            description="`db.table: [columns]`: only these columns of the table are migrated "
+            "(`srcConnection.field_whitelist` on the wire, e.g. `shop.orders[id,total];`)"
+        ),
+    ] = None
+    exclude: Annotated[
+        ColumnLists | None,
+        Field(
+            description="`db.table: [columns]`: every column of the table but these is migrated "
+            "(`srcConnection.field_blacklist` on the wire)"
+        ),
+    ] = None
+
+
 _INCREMENT_ONLY: tuple[DataType, ...] = ("increment",)  # the way back replicates changes only (the docs' example)
 
 
@@ -194,9 +223,40 @@ class TaskSpec(StrictModel):
     data_type: Annotated[list[DataType], Field(min_length=1)]
     granularity: Literal["instance", "dbtb"] = "dbtb"
     objects: list[ObjectMapping] = Field(default_factory=list)
+    columns: Annotated[
+        ColumnFilters | None,
+        Field(description="column filters by table (`srcConnection.field_whitelist` / `field_blacklist`)"),
+    ] = None
+    dml: Annotated[
+        Annotated[list[DmlKind], Field(min_length=1)] | None,
+        Field(
+            description="the changes replicated: any of insert, update, delete; default all "
+            "(the DML filter, `dstConnection.sqlType` on the wire, e.g. `I,U`)"
+        ),
+    ] = None
+    ignore_ddl: Annotated[
+        Annotated[list[DdlKind], Field(min_length=1)] | None,
+        Field(
+            description="DDL statements not replicated: drop, truncate; default none "
+            "(the special DDL filter, `incrIgnoreType` on the wire, e.g. `drop,truncate`)"
+        ),
+    ] = None
+    queue_type: Annotated[
+        NonEmpty | None, Field(description="`queueType` on the wire, sent as written (its values are not documented)")
+    ] = None
+    net_type: Annotated[
+        NonEmpty | None, Field(description="`netType` on the wire, sent as written (its values are not documented)")
+    ] = None
     init_position: InitPosition | None = None
     precheck: PrecheckPolicy = Field(default_factory=PrecheckPolicy)
     depends_on: list[NonEmpty] = Field(default_factory=list)
+    previous_names: Annotated[
+        list[NonEmpty],
+        Field(
+            description="names this task had before: when no live task has `name` but one has a previous name, the "
+            "plan renames that live task instead of creating a new one"
+        ),
+    ] = Field(default_factory=list)
     until: LagGate | None = None
     reverse: ReverseSpec | None = None
     api: ApiOverrides = Field(default_factory=ApiOverrides)
@@ -285,11 +345,11 @@ else:
     TaskDefaults = defaults_model(
         TaskSpec,
         name="TaskDefaults",
-        exclude=frozenset({"name", "depends_on", "reverse", "adopt"}),
+        exclude=frozenset({"name", "depends_on", "previous_names", "reverse", "adopt"}),
         doc="""`defaults:` -- deep-merged into every task of the file (the task's own keys win; lists are replaced).
 
-        Every task field except `name`, `dependsOn`, `reverse` (one task's way back) and `adopt` (taking over a task
-        is decided task by task), all optional, nested objects partial.
+        Every task field except `name`, `dependsOn`, `previousNames`, `reverse` (one task's way back) and `adopt`
+        (taking over a task is decided task by task), all optional, nested objects partial.
         """,
     )
 

@@ -26,6 +26,9 @@ _CONNECTION = {
     "dbPass": None,
     "instanceId": None,
 }
+# The filters and options the manifest models (`columns`, `dml`, `ignoreDdl`, `queueType`, `netType`).
+_FILTERED_SOURCE = {**_CONNECTION, "field_whitelist": None, "field_blacklist": None}
+_FILTERED_TARGET = {**_CONNECTION, "sqlType": None}
 MODELLED_FIELDS: dict[str, dict[str, object]] = {
     "create": {
         "productType": None,
@@ -41,13 +44,25 @@ MODELLED_FIELDS: dict[str, dict[str, object]] = {
         "type": None,
         "taskName": None,
         "dataType": None,
-        "srcConnection": _CONNECTION,
-        "dstConnection": _CONNECTION,
+        "srcConnection": _FILTERED_SOURCE,
+        "dstConnection": _FILTERED_TARGET,
         "schemaMapping": None,
         "granularity": None,
         "initPosition": None,
+        "incrIgnoreType": None,
+        "queueType": None,
+        "netType": None,
     },
 }
+MANIFEST_NAMES = {
+    "srcConnection.field_whitelist": "columns.include",
+    "srcConnection.field_blacklist": "columns.exclude",
+    "dstConnection.sqlType": "dml",
+    "incrIgnoreType": "ignoreDdl",
+    "queueType": "queueType",
+    "netType": "netType",
+}
+"""The manifest key of each wire field the manifest models beyond the endpoints and objects."""
 Problem = tuple[Loc, str, Loc]
 
 
@@ -91,6 +106,7 @@ def _problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
     if spec.precheck.timeout_seconds <= 0:  # the model's pattern has checked the spelling already
         problems.append((("precheck", "timeout"), "must be longer than zero", None))
     problems += _cutover_problems(spec)
+    problems += _filter_problems(spec)
     problems += _override_problems(spec)
     for i, dep in enumerate(spec.depends_on):
         if dep == spec.name:
@@ -123,6 +139,58 @@ def _cutover_problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
     return problems
 
 
+def _covered(table: str, spec: TaskSpec) -> bool:
+    """Whether the task migrates this `db.table`: every table for `granularity: instance`, else a table object of
+    that name or a db object of its database."""
+    if spec.granularity == "instance":
+        return True
+    database = table.split(".", 1)[0]
+    return any((o.type == "table" and o.src == table) or (o.type == "db" and o.src == database) for o in spec.objects)
+
+
+def _filter_problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
+    """Column filters name tables the task migrates, each column once; DML and DDL filters need increment."""
+    problems: list[tuple[Loc, str, Loc | None]] = []
+    if spec.columns is not None:
+        if not spec.columns.include and not spec.columns.exclude:
+            problems.append((("columns",), "columns needs include or exclude (db.table: [columns])", None))
+        tables = [o.src for o in spec.objects if o.type == "table"]
+        for kind, lists in (("include", spec.columns.include), ("exclude", spec.columns.exclude)):
+            for table, columns in (lists or {}).items():
+                if not _covered(table, spec):
+                    close = difflib.get_close_matches(table, tables, n=1, cutoff=0.6)
+                    hint = f" (did you mean {close[0]}?)" if close else ""
+                    problems.append(
+                        (
+                            ("columns", kind, table),
+                            f"table {table} is not among the task's objects (a table object {table}, or a db object "
+                            f"{table.split('.', 1)[0]}){hint}",
+                            None,
+                        )
+                    )
+                seen: set[str] = set()
+                for i, column in enumerate(columns):
+                    if column in seen:
+                        problems.append((("columns", kind, table, i), f"column {column} is listed twice", None))
+                    seen.add(column)
+        both = set(spec.columns.include or {}) & set(spec.columns.exclude or {})
+        for table in sorted(both):
+            problems.append(
+                (("columns", "exclude", table), f"table {table} is in both include and exclude: choose one", None)
+            )
+    for key, kinds in (("dml", spec.dml), ("ignoreDdl", spec.ignore_ddl)):
+        if kinds is None:
+            continue
+        seen_kinds: set[str] = set()
+        for i, kind in enumerate(kinds):
+            if kind in seen_kinds:
+                problems.append(((key, i), f"{kind!r} is listed twice", None))
+            seen_kinds.add(kind)
+        if not spec.incremental:
+            problems.append(((key,), f"{key} filters replicated changes: it needs increment in dataType", None))
+    return problems
+
+
 def unknown_dependency_message(dep: str, names: Iterable[str]) -> str:
     close = difflib.get_close_matches(dep, list(names), n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -134,11 +202,13 @@ def _override_problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
     for kind, body in (("create", spec.api.create), ("config", spec.api.config)):
         for loc in _modelled_keys(body, MODELLED_FIELDS[kind], ("api", kind)):
             where = ".".join(str(p) for p in loc[2:])
+            key = MANIFEST_NAMES.get(where)
+            instead = f" as {key}" if key else ""
             problems.append(
                 (
                     loc,
                     f"api.{kind} cannot override {where}: dtsflow builds it from the manifest, so the plan shows it; "
-                    "set it in the manifest (api: is only for fields the manifest does not model)",
+                    f"set it in the manifest{instead} (api: is only for fields the manifest does not model)",
                     None,
                 )
             )
@@ -183,7 +253,7 @@ DOCUMENTED_FIELDS: dict[str, dict[str, object]] = {
     },
     "config": {
         **dict.fromkeys(("type", "dtsId", "taskName", "dataType", "schemaMapping", "granularity", "productType")),
-        **dict.fromkeys(("queueType", "initPosition", "netType", "admin", "accountMapping")),
+        **dict.fromkeys(("queueType", "initPosition", "netType", "admin", "accountMapping", "incrIgnoreType")),
         "srcConnection": _DOCUMENTED_CONNECTION,
         "dstConnection": _DOCUMENTED_CONNECTION,
     },
@@ -218,7 +288,8 @@ def api_warnings(spec: TaskSpec) -> list[tuple[Loc, str]]:
                 walk(value, documented[key], (*at, key))
                 continue
             guess = closest_field(str(key), [str(k) for k in documented])
-            hint = f"; did you mean {guess}?" if guess else ""
+            modelled = MANIFEST_NAMES.get(".".join(str(p) for p in (*at[2:], guess))) if guess else None
+            hint = f"; did you mean {guess}{f' ({modelled} in the manifest)' if modelled else ''}?" if guess else ""
             found.append(((*at, key), f"not a field the DTS API documents{hint} (it is sent as written)"))
 
     for kind, body in (("create", spec.api.create), ("config", spec.api.config)):

@@ -9,7 +9,8 @@ Inside each `schemaMapping` entry only the keys we send are compared (the servic
 `updateFilterRule`). The region of a `public` end is not compared (the service may echo it as `public`).
 
 A field the live task does not return (missing or empty) is not compared: the API fills in defaults and may
-omit fields, and we cannot tell drift from omission. A field the manifest does not set is not in the body,
+omit fields, and we cannot tell drift from omission. The filters (`FILTER_PATHS`) are the exception: a filter
+the manifest does not set means "no filter", so they are compared when either side has one. A field the manifest does not set is not in the body,
 so it is not compared either. `api.config` overrides are part of the config body and follow the same rule.
 
 Fields the API cannot change in place (`REPLACE_PATHS`) need a replacement; `standard` a resize; anything else
@@ -138,6 +139,45 @@ def _schema_entry(entry: Any) -> Any:
 _SCALARS = (str, int, float, bool, type(None))
 
 
+def _codes(value: Any, order: tuple[str, ...], *, upper: bool) -> Any:
+    """A comma list (`I,U` / `drop,truncate`) as a set in a fixed order; None when empty."""
+    if not isinstance(value, str):
+        return value if value is not None else None
+    words = {w.strip().upper() if upper else w.strip().lower() for w in value.split(",") if w.strip()}
+    known = [w for w in order if w in words]
+    return ",".join(known + sorted(words - set(order))) or None
+
+
+def _sql_type(value: Any) -> Any:
+    """`sqlType`: all three codes is no filter at all."""
+    codes = _codes(value, ("I", "U", "D"), upper=True)
+    return None if codes == "I,U,D" else codes
+
+
+def _column_filter(value: Any) -> Any:
+    """`db.t[a,b];db.u[c];`: tables and each table's columns compared as sets; None when empty."""
+    if not isinstance(value, str):
+        return value if value is not None else None
+    tables: dict[str, set[str]] = {}
+    for entry in value.split(";"):
+        table, _, rest = entry.strip().partition("[")
+        if table.strip():
+            columns = {c.strip() for c in rest.rstrip().rstrip("]").split(",") if c.strip()}
+            tables.setdefault(table.strip(), set()).update(columns)
+    return "".join(f"{t}[{','.join(sorted(c))}];" for t, c in sorted(tables.items())) or None
+
+
+FILTER_PATHS: dict[str, Any] = {
+    "srcConnection.field_whitelist": _column_filter,
+    "srcConnection.field_blacklist": _column_filter,
+    "dstConnection.sqlType": _sql_type,
+    "incrIgnoreType": lambda value: _codes(value, ("drop", "truncate"), upper=False),
+}
+"""The filters the manifest models, each with its comparable form. Unlike other fields, a filter the manifest does
+not set means "no filter": a live filter is a difference, and so is a missing live one that the manifest sets."""
+_FILTER_ROOTS = frozenset(path.split(".", 1)[0] for path in FILTER_PATHS)
+
+
 @functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: 1 and True are equal keys otherwise
 def _normal_scalar(path: str, value: Any) -> Any:
     """`_normalise` of a scalar, remembered: a plan of thousands of tasks normalises the same few values again and
@@ -147,6 +187,8 @@ def _normal_scalar(path: str, value: Any) -> Any:
 
 def _normalise(path: str, value: Any) -> Any:
     """A comparable form of one leaf; None means "not set"."""
+    if path in FILTER_PATHS:
+        return FILTER_PATHS[path](value)
     if type(value) in _SCALARS:
         return _normal_scalar(path, value)
     leaf = path.rsplit(".", 1)[-1]
@@ -235,7 +277,7 @@ def _compare(
             continue
         want = _normalise(path, wanted)
         have = _normalise(path, live_value)
-        if want is None or have is None or want == have:
+        if want == have or (path not in FILTER_PATHS and (want is None or have is None)):
             continue
         if path == "schemaMapping":  # show only the objects that differ, not both whole lists
             only_live = [e for e in have if e not in want] or None
@@ -261,6 +303,19 @@ def desired_paths(spec: TaskSpec) -> dict[str, Any]:
     for end, endpoint in (("srcConnection", spec.src), ("dstConnection", spec.dst)):
         if top_level_instance_type(endpoint.instance_type) == TOP_LEVEL_OTHER:
             paths.pop(f"{end}.region", None)
+    return paths
+
+
+def _compared_paths(spec: TaskSpec, doc: dict[str, Any]) -> dict[str, Any]:
+    """`desired_paths`, and each live filter the manifest does not set (compared with "none")."""
+    return _with_live_filters(desired_paths(spec), doc)
+
+
+def _with_live_filters(paths: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """`paths` (desired), and each live filter they do not set (compared with "none")."""
+    for path in FILTER_PATHS:
+        if path not in paths and _normalise(path, _lookup(doc, path)) is not None:
+            paths[path] = None
     return paths
 
 
@@ -291,12 +346,13 @@ def compare_task(
     spec: TaskSpec, task: LiveTask, doc: dict[str, Any] | None = None
 ) -> tuple[ConfigDiff, dict[str, Any]]:
     """`diff_task`, and the live values it compared (for `fingerprint`), from one reading of the live task."""
-    paths = desired_paths(spec)
+    desired = desired_paths(spec)
+    # Only the parts of the live task that a path can reach (not its progress counters): this runs per task.
+    reachable = {p.split(".", 1)[0] for p in desired} | _FILTER_ROOTS | {"payInfo", "standard"}
+    doc = live_document(task, reachable | _IDENTITY_PARTS) if doc is None else doc
+    paths = _with_live_filters(desired, doc)
     replace_paths = {p: v for p, v in paths.items() if p in REPLACE_PATHS}
     config_paths = {p: v for p, v in paths.items() if p not in REPLACE_PATHS}
-    # Only the parts of the live task that a path can reach (not its progress counters): this runs per task.
-    reachable = {p.split(".", 1)[0] for p in paths} | {"payInfo", "standard"}
-    doc = live_document(task, reachable | _IDENTITY_PARTS) if doc is None else doc
     flat = _flatten({k: v for k, v in doc.items() if k in reachable})
     live = _live_values(paths, doc, flat)
     resize = None
@@ -328,7 +384,9 @@ def _compared_values(
         live = _live_values(paths, doc, _flatten(doc) if flat is None else flat)
     values = {
         # Scalars straight to the remembered normalisation: this runs for every path of every task.
-        path: _normal_scalar(path, value) if type(value) in _SCALARS else _normalise(path, value)
+        path: _normal_scalar(path, value)
+        if type(value) in _SCALARS and path not in FILTER_PATHS
+        else _normalise(path, value)
         for path, value in live.items()
     }
     values["standard"] = _normalise("standard", _live_for("standard", doc, flat))
@@ -367,6 +425,6 @@ def fingerprint(
             payload["compared"] = compared
         elif spec is not None:
             doc = live_document(task) if doc is None else doc
-            payload["compared"] = _compared_values(desired_paths(spec), doc)
+            payload["compared"] = _compared_values(_compared_paths(spec, doc), doc)
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

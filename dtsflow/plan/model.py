@@ -42,6 +42,7 @@ class Action(StrEnum):
     TRANSITION = "transition"  # >  same config, another status
     REPLACE = "replace"  # -/+ a field the API cannot change in place; needs --allow-replace
     DELETE = "delete"  # -  absent, or pruned
+    RENAME = "rename"  # >  only the name differs (`previousNames`)
 
 
 class Frozen(BaseModel):
@@ -197,6 +198,8 @@ class Change(Frozen):
     `--adopt NAME`); a `tag` step marks it as dtsflow's."""
     cutover: Cutover | None = None
     """Set when the change ends the replication of a task with incremental sync, or switches a pair."""
+    renamed_from: str | None = None
+    """`previousNames`: the live task has this (previous) name, and a `rename` step gives it the manifest's."""
 
 
 class Orphan(Frozen):
@@ -234,6 +237,8 @@ class Plan(Frozen):
     force: bool = False
     """--force: cutovers are planned whatever the replication delay."""
     reconfigure: list[str] = Field(default_factory=list)
+    destroy: bool = False
+    """`plan --destroy` / `dtsflow destroy`: every task of the manifests to `absent`."""
     targets: list[str] = Field(default_factory=list)
     """`--target` names the plan was made with: only they and what they depend on are planned, nothing pruned."""
     adopt: list[str] = Field(default_factory=list)

@@ -239,6 +239,37 @@ def _plan_existing(
     return _plan_status(spec, status, cfg, ignored)
 
 
+def _match_live(spec: TaskSpec, live: Live) -> tuple[LiveTask | None, str | None, str | None]:
+    """The live task a manifest task means: the one with its name, else the one with one of its `previousNames`.
+    Returns (task, the previous name it has if any, an error when more than one live task matches)."""
+    by_name = live.tasks.get(spec.name)
+    by_previous = [(old, live.tasks[old]) for old in spec.previous_names if old in live.tasks]
+    matches = ([(spec.name, by_name)] if by_name is not None else []) + by_previous
+    if len(matches) > 1:
+        found = " and ".join(f"{name} ({task.dts_id})" for name, task in matches)
+        return (
+            None,
+            None,
+            f"{spec.name}: live tasks {found} all match this task (its name and previousNames); dtsflow cannot "
+            "tell which one the manifest means: delete or rename the other in the DTS console, or drop the stale "
+            "previous name",
+        )
+    if by_previous:
+        return by_previous[0][1], by_previous[0][0], None
+    return by_name, None, None
+
+
+def _rename_first(draft: _Draft, renamed_from: str) -> None:
+    """A live task found under a previous name is renamed before anything else (not when it is to be deleted)."""
+    if draft.action in (Action.DELETE, Action.REPLACE):  # the live task goes away; its name does not matter
+        return
+    draft.kinds.insert(0, K.RENAME)
+    if draft.action is Action.NOOP:
+        draft.action, draft.reason = Action.RENAME, f"renamed from {renamed_from}"
+    else:
+        draft.reason = f"renamed from {renamed_from}; {draft.reason}"
+
+
 def owned(task: LiveTask) -> bool | None:
     """Whether dtsflow created (or adopted) a live task: it carries dtsflow's tag. None: the answer had no tags."""
     return task.has_tag(MANAGED_TAG_KEY, MANAGED_TAG_VALUE)
@@ -282,7 +313,16 @@ def _plan_task(
                 "only and matches them by name: rename the manifest task or the other task"
             ),
         )
-    task = live.tasks.get(spec.name)
+    task, renamed_from, ambiguous = _match_live(spec, live)
+    if ambiguous:
+        return Change(
+            task=spec.name,
+            action=Action.NOOP,
+            reason="more than one live task matches this task's name and previous names",
+            desired=spec.state,
+            spec=spec,
+            error=ambiguous,
+        )
     desired = spec.state
     compared = None
     adopted = False
@@ -302,6 +342,8 @@ def _plan_task(
         if not draft.error:
             _use_skip(draft.kinds, spec, task.status, items)
         adopted = _adoption(draft, spec, task, adopt or spec.adopt)
+        if renamed_from is not None:
+            _rename_first(draft, renamed_from)
     cut = cutover.shape(spec, task, live, draft.kinds, force=force, name=spec.name)
     if not draft.error:
         if cut.kinds != draft.kinds and draft.action is Action.NOOP:
@@ -330,6 +372,7 @@ def _plan_task(
         warnings=draft.warnings,
         adopt=adopted,
         cutover=cut.cutover,
+        renamed_from=renamed_from,
     )
 
 
@@ -392,9 +435,12 @@ def dependency_order(tasks: Mapping[str, TaskSpec]) -> list[str]:
     return order
 
 
-def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str]) -> list[str]:
+def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str], *, dependents: bool = False) -> list[str]:
     """The `--target` names plus every task they depend on (`dependsOn`, transitively), sorted; every task when
-    no target is given. A name no manifest defines is a `PlanError` (the command checks before any request)."""
+    no target is given. A name no manifest defines is a `PlanError` (the command checks before any request).
+
+    `dependents` (a destroy): the targets plus every task that depends on them instead, as a teardown must take
+    those down first."""
     if not targets:
         return sorted(tasks)
     unknown = sorted(set(targets) - set(tasks))
@@ -412,14 +458,18 @@ def targeted(tasks: Mapping[str, TaskSpec], targets: Sequence[str]) -> list[str]
         if name in closure:
             continue
         closure.add(name)
-        todo.extend(d for d in tasks[name].depends_on if d in tasks)
+        if dependents:
+            todo.extend(n for n, spec in tasks.items() if name in spec.depends_on)
+        else:
+            todo.extend(d for d in tasks[name].depends_on if d in tasks)
     return sorted(closure)
 
 
-def partial_warning(targets: Sequence[str], included: Sequence[str]) -> str:
+def partial_warning(targets: Sequence[str], included: Sequence[str], *, destroy: bool = False) -> str:
     """What a targeted plan says about itself, as Terraform warns that resource targeting is in effect."""
     extra = sorted(set(included) - set(targets))
-    deps = f" and the tasks they depend on ({', '.join(extra)})" if extra else ""
+    relation = "the tasks that depend on them" if destroy else "the tasks they depend on"
+    deps = f" and {relation} ({', '.join(extra)})" if extra else ""
     return (
         f"--target is in effect: this plan is partial; it covers only {', '.join(sorted(set(targets)))}{deps}. "
         "Other tasks are not planned and nothing is pruned: run a plan without --target to see every change"
@@ -436,20 +486,26 @@ def make_plan(
     adopt: Sequence[str] = (),
     force: bool = False,
     targets: Sequence[str] = (),
+    destroy: bool = False,
 ) -> Plan:
     """The plan that takes every manifest task (and, with `prune`, every pruned task) to its desired state.
 
     `force`: cutovers (`dtsflow.plan.cutover`) are planned whatever the replication delay.
-    `targets`: only these tasks and what they depend on; a targeted plan never prunes."""
+    `targets`: only these tasks and what they depend on; a targeted plan never prunes.
+    `destroy`: every task of the manifests to `absent` (with `targets`: the targets and the tasks that depend on
+    them); a live task dtsflow did not create and that is not adopted is left alone; nothing is pruned."""
     for flag, names in (("--reconfigure", reconfigure), ("--adopt", adopt)):
         unknown = sorted(set(names) - set(manifests.tasks))
         if unknown:
             raise PlanError(f"{flag} names tasks that no manifest defines: {', '.join(unknown)}")
-    included = targeted(manifests.tasks, targets)
+    included = targeted(manifests.tasks, targets, dependents=destroy)
     tasks = {name: manifests.tasks[name] for name in included}
     warnings = _duplicate_names(manifests, live)
+    if destroy:
+        tasks, left_alone = _destroyed(tasks, live, adopt)
+        warnings = [*left_alone, *warnings]
     if targets:
-        warnings.insert(0, partial_warning(targets, included))
+        warnings.insert(0, partial_warning(targets, included, destroy=destroy))
     warnings += [
         retrying_warning(name, live.tasks[name].dts_id)
         for name in sorted(tasks)
@@ -472,8 +528,9 @@ def make_plan(
     teardowns = sorted((c for c in changes if c.desired in down), key=lambda c: (-depth[c.task], c.task))
     changes = [c for c in changes if c.desired not in down] + teardowns
     prunable: list[tuple[LiveTask, str]] = []
+    previous = _previous_names(manifests)
     for name in sorted(live.tasks):
-        if name in manifests.tasks:
+        if name in manifests.tasks or name in previous:  # a previous name is renamed, never pruned
             continue
         prefix = next((p for p in manifests.prune_prefixes if name.startswith(p)), None)
         if prefix is None:
@@ -485,7 +542,7 @@ def make_plan(
             )
             continue
         prunable.append((live.tasks[name], prefix))
-    if targets:  # a partial plan must not delete what it does not look at
+    if targets or destroy:  # a partial plan must not delete what it does not look at; destroy names its tasks
         prunable = []
     managed_live = [live.tasks[n] for n in tasks if n in live.tasks] + [t for t, _ in prunable]
     if any(owned(t) is None for t in managed_live):
@@ -508,11 +565,34 @@ def make_plan(
         allow_replace=allow_replace,
         force=force,
         targets=sorted(set(targets)),
+        destroy=destroy,
         reconfigure=sorted(set(reconfigure)),
         adopt=sorted(set(adopt)),
         would_prune=would_prune,
         warnings=warnings,
     )
+
+
+def _destroyed(
+    tasks: Mapping[str, TaskSpec], live: Live, adopt: Sequence[str]
+) -> tuple[dict[str, TaskSpec], list[str]]:
+    """A destroy: every task's desired state becomes `absent`. A live task without dtsflow's tag that the
+    manifests do not adopt is not dtsflow's to delete: it is left out, with a warning that names it."""
+    kept: dict[str, TaskSpec] = {}
+    warnings: list[str] = []
+    for name, spec in tasks.items():
+        task = live.tasks.get(name)
+        if task is not None and owned(task) is False and not (spec.adopt or name in adopt):
+            warnings.append(
+                f"destroy leaves {name} ({task.dts_id}) alone: dtsflow did not create it (adopt it to manage it)"
+            )
+            continue
+        kept[name] = spec.model_copy(update={"state": DesiredState.ABSENT})
+    return kept, warnings
+
+
+def _previous_names(manifests: Manifests) -> frozenset[str]:
+    return frozenset(old for spec in manifests.tasks.values() for old in spec.previous_names)
 
 
 def _duplicate_names(manifests: Manifests, live: Live) -> list[str]:
@@ -521,7 +601,11 @@ def _duplicate_names(manifests: Manifests, live: Live) -> list[str]:
     warnings: list[str] = []
     for name in sorted(live.duplicates):
         ids = " and ".join(live.duplicates[name])
-        managed = name in manifests.tasks or any(name.startswith(p) for p in manifests.prune_prefixes)
+        managed = (
+            name in manifests.tasks
+            or name in _previous_names(manifests)
+            or any(name.startswith(p) for p in manifests.prune_prefixes)
+        )
         if managed:
             raise PlanError(
                 f"two live tasks are named {name!r}: {ids}; dtsflow matches tasks by name, so rename or delete "

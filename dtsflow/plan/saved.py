@@ -163,6 +163,8 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
         if change.fingerprint is None:
             continue
         now = live.tasks.get(change.task)
+        if now is None and change.renamed_from is not None:  # not renamed yet: still under its previous name
+            now = live.tasks.get(change.renamed_from)
         if change.live_status is None and now is not None:
             raise StalePlanError(
                 f"plan is stale: task {change.task} was planned to be created but now exists "
@@ -189,7 +191,7 @@ def check_stale(plan: Plan, manifests: Manifests, live: Live) -> None:
         )
     if plan.prune and not plan.targets:  # a targeted plan prunes nothing
         # A task that appeared under a prune prefix since the plan was made would escape the reviewed deletion list.
-        planned = {c.task for c in plan.changes}
+        planned = {c.task for c in plan.changes} | {c.renamed_from for c in plan.changes if c.renamed_from}
         new = sorted(
             n
             for n in live.tasks

@@ -89,6 +89,7 @@ class StepKind(StrEnum):
     PAIR_PRECHECK = "pair-precheck"  # a one-click reverse pair's precheck: both directions' items
     WAIT_LAG = "wait-lag"  # the lag gate: no call that changes anything, a wait for the delay to fall
     SWITCH = "switch"  # a pair's direction: `POST /v1/task/{id}/rollback`
+    RENAME = "rename"  # `previousNames`: the live task takes the manifest's name (`PUT /v1/task/{id}?name`)
 
 
 K = StepKind
@@ -188,6 +189,8 @@ STEP_SPECS: Mapping[StepKind, StepSpec] = {
     K.WAIT_LAG: StepSpec(expect=_s(*RUNNING_STATUSES), default_timeout_seconds=30 * 60),
     # Synchronous (dtsflow/client/reverse.py); done when the pair reads the wanted direction (`Step.direction`).
     K.SWITCH: StepSpec(expect=_s(*RUNNING_STATUSES), disruptive=True),
+    # Synchronous, in any status (the API documents no allowed-from set); done when the list shows the new name.
+    K.RENAME: StepSpec(expect=frozenset()),
 }
 
 

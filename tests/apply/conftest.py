@@ -107,6 +107,22 @@ class Env:
             text=True,
         )
 
+    def popen_status(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        """`dtsflow status ARGS` in a subprocess (for `--watch`, which runs until it is stopped)."""
+        full = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
+        full["PYTHONPATH"] = str(REPO)
+        full["NO_COLOR"] = "1"
+        full.update(self.env(**env))
+        return subprocess.Popen(
+            [sys.executable, "-m", "dtsflow", "status", *args, "--endpoint", self.url],
+            stdin=subprocess.DEVNULL,
+            cwd=self.cwd,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     # -- admin endpoints of the emulator -------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         return dict(httpx.get(self.url + "/_emulator/stats", timeout=10).json())
@@ -133,10 +149,11 @@ class Env:
         """The live status of task `name`. Under the service's variants a started task shows `initRunning` until
         its full load is done, however long that takes on a loaded machine, and `state: running` is reached on
         either: it reads `running` here. Plain answers are returned as they are."""
-        status = str(self.by_name()[name]["status"])
-        if self.realism == "variants" and status == "initRunning":
-            return "running"
-        return status
+        return self.fold(str(self.by_name()[name]["status"]))
+
+    def fold(self, status: str) -> str:
+        """A status as `status` reads it: `initRunning` is `running` under the variants."""
+        return "running" if self.realism == "variants" and status == "initRunning" else status
 
 
 REALISM_MODES = ["plain", "variants"]

@@ -136,7 +136,7 @@ def test_failed_precheck_stops_that_task_and_shows_its_items(env: Env) -> None:
     manifest = env.write([task("bad", src_host="db-binlog-off.internal"), task("good")])
     result = env.apply(manifest, "--auto-approve")
     assert result.returncode == 1
-    assert "srcBinlogFormat" in result.stdout
+    assert "srcMysqlBinlogFormat" in result.stdout
     assert "1 applied, 1 failed, 0 not attempted" in result.stdout
     assert "not done: precheck, start" in result.stdout
     live = env.by_name()
@@ -145,7 +145,7 @@ def test_failed_precheck_stops_that_task_and_shows_its_items(env: Env) -> None:
 
 
 def test_failed_precheck_allowed_by_the_skip_list(env: Env) -> None:
-    skip = {"timeout": "1m", "skip": ["srcBinlogFormat"]}
+    skip = {"timeout": "1m", "skip": ["srcMysqlBinlogFormat"]}
     manifest = env.write([task("bad", src_host="db-binlog-off.internal", precheck=skip)])
     result = env.apply(manifest, "--auto-approve")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -240,7 +240,7 @@ def test_json_lines_output(env: Env) -> None:
     assert kinds[0] == "plan" and kinds[-1] == "apply_report"
     failed = [e for e in events if e["event"] == "step_failed"]
     assert failed and failed[0]["task"] == "bad"
-    assert any(c["name"] == "srcBinlogFormat" for c in failed[0]["failed_checks"])
+    assert any(c["name"] == "srcMysqlBinlogFormat" for c in failed[0]["failed_checks"])
     report = events[-1]
     assert report["applied"] == 1 and report["failed"] == 1 and report["exit_code"] == 1
     outcome = {t["task"]: t for t in report["tasks"]}
@@ -316,7 +316,7 @@ def test_a_skip_list_added_after_a_failed_precheck_skips_it_on_the_next_apply(en
     bad = task("bad", src_host="db-binlog-off.internal")
     assert env.apply(env.write([bad]), "--auto-approve").returncode == 1
     assert env.by_name()["bad"]["status"] == "checkFailed"
-    allowed = task("bad", src_host="db-binlog-off.internal", precheck={"skip": ["srcBinlogFormat"]})
+    allowed = task("bad", src_host="db-binlog-off.internal", precheck={"skip": ["srcMysqlBinlogFormat"]})
     env.reset_stats()
     result = env.apply(env.write([allowed]), "--auto-approve")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -349,14 +349,14 @@ def test_a_failed_configuration_stops_the_task_with_the_services_errmsg(env: Env
 
 
 def test_a_skip_list_that_allows_only_some_failed_checks_stops_the_task(env: Env) -> None:
-    skip = {"skip": ["srcBinlogFormat"]}
+    skip = {"skip": ["srcMysqlBinlogFormat"]}
     manifest = env.write([task("two", src_host="binlog-off-row-image-minimal.internal", precheck=skip)])
     result = env.apply(manifest, "--auto-approve")
     assert result.returncode == 1
-    assert "failed checks not in precheck.skip: srcBinlogRowImage" in result.stdout
+    assert "failed checks not in precheck.skip: srcMysqlBinlogRowImage" in result.stdout
     # Each failed item with its name, message and description.
-    assert "failed check srcBinlogFormat: binlog_format of the source is not ROW" in result.stdout
-    assert "failed check srcBinlogRowImage: binlog_row_image of the source is MINIMAL" in result.stdout
+    assert "failed check srcMysqlBinlogFormat: binlog_format of the source is not ROW" in result.stdout
+    assert "failed check srcMysqlBinlogRowImage: binlog_row_image of the source is MINIMAL" in result.stdout
     assert "(Check whether binlog_row_image of the source is FULL.)" in result.stdout
     assert env.stats()["requests"].get("skipPrecheck", 0) == 0
     assert env.by_name()["two"]["status"] == "checkFailed"

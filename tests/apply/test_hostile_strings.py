@@ -36,7 +36,7 @@ def test_hostile_names_and_messages_from_the_service(env: Env) -> None:
     manifest = env.write([task("orders-a", state="prechecked", src_host="unreachable-" + HOSTILE)], prune="orders-")
     applied = env.apply(manifest, "--auto-approve")
     assert applied.returncode == 1  # the precheck failed
-    assert "srcConnect" in applied.stdout
+    assert "srcMysqlConnect" in applied.stdout
     assert not _hostile_in_terminal(applied.stdout + applied.stderr)
 
     for fmt in ("text", "markdown"):
@@ -46,5 +46,5 @@ def test_hostile_names_and_messages_from_the_service(env: Env) -> None:
         problems = _hostile_in_markdown(plan.stdout) if fmt == "markdown" else _hostile_in_terminal(plan.stdout)
         assert not problems, (fmt, problems)
     status = env.cli("status", manifest)
-    assert "srcConnect" in status.stdout
+    assert "srcMysqlConnect" in status.stdout
     assert not _hostile_in_terminal(status.stdout + status.stderr)

@@ -21,6 +21,7 @@ from dtsflow.apply.events import (
     TaskStarted,
 )
 from dtsflow.apply.progress import JsonProgress, LiveProgress
+from tests.apply.conftest import Env, json_lines, task
 
 EVENTS = [
     ApplyStarted(tasks=2, parallelism=10),
@@ -32,9 +33,9 @@ EVENTS = [
     StepFailed(
         task="users",
         step="precheck",
-        message="failed checks not in precheck.skip: srcBinlogFormat",
+        message="failed checks not in precheck.skip: srcMysqlBinlogFormat",
         status="checkFailed",
-        failed_checks=[PrecheckFailure("srcBinlogFormat", "binlog off", "Check binlog")],
+        failed_checks=[PrecheckFailure("srcMysqlBinlogFormat", "binlog off", "Check binlog")],
     ),
     TaskFinished(task="users", outcome="failed", message="precheck failed"),
 ]
@@ -47,8 +48,8 @@ def test_live_progress_shows_step_status_base_load_and_elapsed_time() -> None:
         view(event)
     screen = out.getvalue()
     assert re.search(r"  orders: start 4/4  running  base 42\.5%  \d+\.\ds\n", screen)
-    assert "x users: precheck failed: failed checks not in precheck.skip: srcBinlogFormat\n" in screen
-    assert "    failed check srcBinlogFormat: binlog off (Check binlog)\n" in screen
+    assert "x users: precheck failed: failed checks not in precheck.skip: srcMysqlBinlogFormat\n" in screen
+    assert "    failed check srcMysqlBinlogFormat: binlog off (Check binlog)\n" in screen
     assert re.search(r"x users failed in \d+\.\ds\n", screen)
     assert re.search(
         r"  orders: start 4/4  running  base 42\.5%  \d+\.\ds\n  1/2 done, 1 failed, 1 in progress\n\Z", screen
@@ -71,7 +72,7 @@ def test_json_progress_writes_one_versioned_object_per_line() -> None:
     assert [line["event"] for line in lines][:3] == ["apply_started", "task_started", "step_started"]
     failed = next(line for line in lines if line["event"] == "step_failed")
     assert failed["failed_checks"] == [
-        {"name": "srcBinlogFormat", "message": "binlog off", "description": "Check binlog"}
+        {"name": "srcMysqlBinlogFormat", "message": "binlog off", "description": "Check binlog"}
     ]
 
 
@@ -107,3 +108,17 @@ def test_the_live_view_stops_its_ticker_when_apply_fails_before_it_runs(tmp_path
         execute(Plan(manifest_digest="x", changes=[]), None, args, Journal(tmp_path / "j"), None, Terminal())  # type: ignore[arg-type]
     ticking = [t for t in threading.enumerate() if t.name == "dtsflow-progress" and t not in before and t.is_alive()]
     assert not ticking
+
+
+def test_progress_counts_only_the_tasks_with_changes(env: Env) -> None:
+    assert env.apply(env.write([task("orders", state="ready")]), "--auto-approve").returncode == 0
+    manifest = env.write([task("orders", state="ready"), task("users", state="ready"), task("items", state="ready")])
+    plain = env.apply(manifest, "--auto-approve")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "applying 2 task(s) (1 unchanged), 10 at a time" in plain.stdout
+
+    env.write([task("orders", state="ready"), task("users", state="ready"), task("items", state="paused")])
+    lines = json_lines(env.apply(manifest, "--auto-approve", "--format", "json").stdout)
+    started = next(line for line in lines if line["event"] == "apply_started")
+    finished = [line for line in lines if line["event"] == "task_finished"]
+    assert (started["tasks"], started["unchanged"]) == (1, 2) and len(finished) == 1

@@ -55,7 +55,7 @@ def test_the_report_of_a_real_apply_renders_its_timeline_and_prechecks(env: Env,
     assert set(prechecks) == {"report-users", "report-orders", "report-broken"}
     assert "passed" in prechecks["report-users"].all_text()
     broken = prechecks["report-broken"].all_text()
-    assert "failed" in broken and "srcBinlogFormat" in broken and "binlog_format" in broken
+    assert "failed" in broken and "srcMysqlBinlogFormat" in broken and "binlog_format" in broken
 
     shot = screenshot(page, tmp_path / "shot.png")
     width, height, pixels = png_pixels(shot)

@@ -94,8 +94,8 @@ def test_a_plan_made_against_other_failed_precheck_items_is_refused(tmp_path: Pa
         env = Env(emu.url, emu.access_key, emu.secret_key, tmp_path)
         bad = task("bad", state="prechecked", src_host="db-binlog-off.internal")
         assert env.apply(env.write([bad]), "--auto-approve").returncode == 1  # checkFailed: the binlog format
-        failed = "srcBinlogFormat"
-        allowed = {**bad, "precheck": {"skip": [failed, "srcBinlogRowImage"]}}
+        failed = "srcMysqlBinlogFormat"
+        allowed = {**bad, "precheck": {"skip": [failed, "srcMysqlBinlogRowImage"]}}
         manifest = env.write([allowed])
         made = env.cli("plan", manifest, "-o", "plan.json")
         assert made.returncode == 0, made.stdout + made.stderr
@@ -107,7 +107,7 @@ def test_a_plan_made_against_other_failed_precheck_items_is_refused(tmp_path: Pa
             assert doc is not None and doc["_precheck"] is not None
             for item in doc["_precheck"]["items"]:
                 if item["status"] == "failed":
-                    item["name"] = "srcBinlogRowImage"
+                    item["name"] = "srcMysqlBinlogRowImage"
             Store.put(conn, doc)
         env.reset_stats()
         result = env.apply("plan.json")

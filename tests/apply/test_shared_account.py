@@ -130,3 +130,11 @@ def test_debug_shows_every_api_call_without_a_secret(env: Env) -> None:
     assert CANARY not in result.stdout + result.stderr and env.secret_key not in result.stderr
     planned = env.cli("plan", env.write([task("orders", state="ready")]), DTSFLOW_LOG="debug")
     assert "debug: list POST /v1/task/list -> 200" in planned.stderr
+
+
+def test_plan_o_naming_a_directory_is_a_clear_error(env: Env) -> None:
+    (env.cwd / "out").mkdir()
+    result = env.cli("plan", env.write([task("orders")]), "-o", "out")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "-o out: is a directory; give a file name such as out/plan.json" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

@@ -34,6 +34,12 @@ def test_a_linked_state_dir_is_refused(env: Env, tmp_path_factory: pytest.TempPa
     assert list(elsewhere.iterdir()) == []  # nothing was written through the link
 
 
+def test_a_state_dir_that_is_a_file_is_refused(env: Env) -> None:
+    manifest = env.write([task("orders")])
+    (env.cwd / ".dtsflow").write_text("not a directory\n")
+    _refused(env, manifest, ".dtsflow: exists and is not a directory")
+
+
 def test_a_state_dir_open_to_others_is_refused(env: Env) -> None:
     manifest = env.write([task("orders")])
     (env.cwd / ".dtsflow").mkdir(mode=0o755)

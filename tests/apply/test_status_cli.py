@@ -29,7 +29,7 @@ def test_status_text_and_json(env: Env) -> None:
     started = ("running",) if env.realism == "plain" else ("running", "initRunning")
     assert any(line.startswith("orders") and any(s in line.split() for s in started) for line in lines), text.stdout
     assert any(line.startswith("later") and "(absent)" in line for line in lines)
-    assert "failed check srcBinlogFormat" in text.stdout
+    assert "failed check srcMysqlBinlogFormat" in text.stdout
 
     result = env.cli("status", manifest, "--format", "json")
     body = json.loads(result.stdout)
@@ -42,7 +42,7 @@ def test_status_text_and_json(env: Env) -> None:
     assert rows["later"]["base_percent"] is None and rows["later"]["dts_id"] is None
     assert rows["later"]["status"] is None
     assert rows["bad"]["status"] == "checkFailed"
-    assert any(i["name"] == "srcBinlogFormat" and i["status"] for i in rows["bad"]["precheck"])
+    assert any(i["name"] == "srcMysqlBinlogFormat" and i["status"] for i in rows["bad"]["precheck"])
     requests = env.stats()["requests"]
     assert env.mutating() == 0
     assert requests.get("getPrecheck") == 2  # one per status run, only for the checkFailed task

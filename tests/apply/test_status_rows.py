@@ -69,3 +69,12 @@ def test_the_apply_report_shows_a_retrying_warning_even_for_an_applied_task() ->
     report = ApplyReport(tasks=[TaskResult("sync", "update", Outcome.UNCHANGED, dts_id="d9", warnings=[warning])])
     assert f"      warning: {warning}" in render_report_text(report)
     assert report.to_dict()["tasks"][0]["warnings"] == [warning]
+
+
+def test_a_finished_task_shows_its_load_but_no_increment_delay() -> None:
+    # After a shutdown nothing replicates: the service's delay only counts the seconds since, so status shows none.
+    rows = collect(specs("done"), [live("d5", "done", "finished")], lambda _id: [])
+    assert rows[0].base_percent == 25.0
+    assert rows[0].increment_delay is None
+    done_line = next(line for line in render_text(rows).splitlines() if line.startswith("done "))
+    assert "7s" not in done_line and "25%" in done_line

@@ -15,13 +15,13 @@ from tests.helpers import REPO
 PROMPT = b"Only 'yes' is accepted"
 
 
-def run_on_terminal(env: Env, *args: str, answer: str) -> tuple[int, str]:
-    """Run `dtsflow apply ARGS` with stdin/stdout/stderr on a pty; type `answer` at the prompt."""
+def run_on_terminal(env: Env, *args: str, answer: str, command: str = "apply") -> tuple[int, str]:
+    """Run `dtsflow COMMAND ARGS` with stdin/stdout/stderr on a pty; type `answer` at the prompt."""
     full = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
     full.update(env.env(), PYTHONPATH=str(REPO), NO_COLOR="1", TERM="xterm")
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dtsflow", "apply", *args, "--endpoint", env.url],
+        [sys.executable, "-m", "dtsflow", command, *args, "--endpoint", env.url],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -75,3 +75,11 @@ def test_yes_applies_with_live_progress(env: Env) -> None:
     assert "done, 0 failed" in text
     assert "Apply complete: 2 applied" in text
     assert env.by_name()["orders"]["status"] == "running"
+
+
+def test_the_live_counter_counts_only_the_tasks_with_changes(env: Env) -> None:
+    assert env.apply(env.write([task("orders", state="ready")]), "--auto-approve").returncode == 0
+    manifest = env.write([task("orders", state="ready"), task("users", state="ready")])
+    code, text = run_on_terminal(env, manifest, "--auto-approve", answer="")
+    assert code == 0, text
+    assert "1/1 done, 0 failed" in text and "/2 done" not in text

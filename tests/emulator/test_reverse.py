@@ -135,7 +135,7 @@ def test_the_reverse_direction_is_prechecked_with_its_own_connections(
     assert api.status(dts_id) == "checkFailed"
     checks = api.call("GET", f"/v1/task/{dts_id}/rollback/precheck").body["result"]
     assert all(item["status"] == "pass" for item in checks["posCheckResults"])
-    assert [i["name"] for i in checks["negCheckResults"] if i["status"] == "failed"] == ["srcBinlogFormat"]
+    assert [i["name"] for i in checks["negCheckResults"] if i["status"] == "failed"] == ["srcMysqlBinlogFormat"]
     skipped = api.call("PUT", f"/v1/task/{dts_id}", params=[("skipPrecheck", None)])
     assert skipped.status == 200 and api.status(dts_id) == "checkPass"
 

@@ -174,13 +174,13 @@ def test_time_derived_progress(tmp_path) -> None:  # type: ignore[no-untyped-def
 
 def test_precheck_failure_triggers(api: Api) -> None:
     cases = {
-        ("binlog-off.db", "10.0.0.2"): {"srcBinlogFormat"},
-        ("10.0.0.1", "unreachable.example"): {"dstConnect"},
-        ("unreachable-src", "10.0.0.2"): {"srcConnect"},
-        ("no-privilege.db", "10.0.0.2"): {"srcPrivilege"},
-        ("10.0.0.1", "not-empty.db"): {"dstObjectConflict"},
-        ("row-image-minimal", "x"): {"srcBinlogRowImage"},
-        ("server-id-0", "x"): {"srcServerId"},
+        ("binlog-off.db", "10.0.0.2"): {"srcMysqlBinlogFormat"},
+        ("10.0.0.1", "unreachable.example"): {"dstMysqlConnect"},
+        ("unreachable-src", "10.0.0.2"): {"srcMysqlConnect"},
+        ("no-privilege.db", "10.0.0.2"): {"srcMysqlPrivilege"},
+        ("10.0.0.1", "not-empty.db"): {"dstMysqlObjectConflict"},
+        ("row-image-minimal", "x"): {"srcMysqlBinlogRowImage"},
+        ("server-id-0", "x"): {"srcMysqlServerId"},
     }
     for (src, dst), expected in cases.items():
         dts_id = api.new_task("trig", src_host=src, dst_host=dst)
@@ -201,7 +201,7 @@ def test_binlog_checks_only_for_an_incremental_mysql_source(api: Api) -> None:
     api.action(dts_id, "precheck")
     assert api.status(dts_id) == "checkPass"
     names = {i["name"] for i in api.call("GET", f"/v1/task/{dts_id}/precheck").body["result"]}
-    assert "srcBinlogFormat" not in names and "srcConnect" in names
+    assert "srcMysqlBinlogFormat" not in names and "srcMysqlConnect" in names
 
 
 def test_skip_precheck_accepts_go_and_python_query_forms(api: Api) -> None:
@@ -270,3 +270,17 @@ def test_phase_durations_can_be_set_one_by_one() -> None:
         start_in_thread(durations={"prechek": 1.0})
     with pytest.raises(ValueError, match="non-negative"):
         start_in_thread(durations={"pause": -1.0})
+
+
+def test_check_names_follow_the_documented_pattern_side_database_check(api: Api) -> None:
+    """`srcOracleConnect` in the API documentation: side, then the end's database type, then the check."""
+    kafka = {"instanceType": "public", "dbType": "kafka", "region": "bj", "dbHost": "unreachable-k", "dbPort": 9092}
+    dts_id = api.new_task("names", dstConnection=kafka)
+    api.action(dts_id, "precheck")
+    items = api.call("GET", f"/v1/task/{dts_id}/precheck").body["result"]
+    assert [i["name"] for i in items] == [
+        "srcMysqlConnect", "dstKafkaConnect", "srcMysqlVersion", "dstKafkaVersion", "srcMysqlPrivilege",
+        "dstKafkaPrivilege", "srcMysqlBinlogFormat", "srcMysqlBinlogRowImage", "srcMysqlServerId",
+        "srcMysqlObjectExist", "dstKafkaObjectConflict",
+    ]  # fmt: skip
+    assert {i["name"] for i in items if i["status"] == "failed"} == {"dstKafkaConnect"}

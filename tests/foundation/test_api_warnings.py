@@ -35,16 +35,22 @@ def test_unknown_api_keys_are_warned_about_with_the_closest_documented_field(tmp
     assert code == 0 and "1 task in 1 file are valid" in out
     lines = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(lines) == 4, err
-    assert any(":11: $.tasks[0].api.config.queueTyp: " in w and "did you mean queueType?" in w for w in lines)
-    assert any("srcConnection.fieldWhitelist" in w and "did you mean field_whitelist?" in w for w in lines)
+    assert any(
+        ":11: $.tasks[0].api.config.queueTyp: " in w and "did you mean queueType (queueType in the manifest)?" in w
+        for w in lines
+    )
+    assert any(  # modelled: the manifest key is named too
+        "srcConnection.fieldWhitelist" in w and "did you mean field_whitelist (columns.include in the manifest)?" in w
+        for w in lines
+    )
     assert any("api.create.bindTag" in w and "did you mean bindTags?" in w for w in lines)
     assert any("api.create.zzzz" in w and "did you mean" not in w for w in lines)
 
 
 def test_documented_api_keys_are_quiet(tmp_path: Path) -> None:
     api = (
-        "      config:\n        queueType: kafka\n        netType: vpc\n"
-        "        srcConnection: {field_whitelist: 'a.b[c];', sqlType: 'I,U'}\n"
+        "      config:\n        admin: x\n        accountMapping: []\n"
+        "        srcConnection: {dbServer: s1, maxRetryTime: '30', vpcId: v}\n"
         "      create:\n        bindTags: [{tagKey: team, tagValue: data}]\n        orderInfo: {src: {zone: a}}\n"
     )
     code, _, err = validate(tmp_path, api)

@@ -92,7 +92,7 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
 
 
 def test_defaults_models_are_generated_from_the_spec_models() -> None:
-    """Every task field but name/dependsOn/reverse/adopt may be defaulted, every nested field too, none required."""
+    """Every task field but name/dependsOn/previousNames/reverse/adopt may be defaulted, every nested field too, none required."""
     from pydantic import BaseModel
 
     from dtsflow.manifest.model import TaskDefaults, TaskSpec
@@ -108,7 +108,7 @@ def test_defaults_models_are_generated_from_the_spec_models() -> None:
                 sub = next(a for a in typing.get_args(info.annotation) if a is not type(None))
                 check(nested, sub, set())
 
-    check(TaskSpec, TaskDefaults, {"name", "depends_on", "reverse", "adopt"})
+    check(TaskSpec, TaskDefaults, {"name", "depends_on", "previous_names", "reverse", "adopt"})
     assert TaskDefaults.model_validate({"standard": "LARGE"}).model_dump(exclude_none=True) == {"standard": "large"}
     with pytest.raises(ValueError, match="port"):
         TaskDefaults.model_validate({"src": {"port": 0}})

@@ -19,14 +19,19 @@ tasks:
     src: {{instanceType: bcerds, dbType: mysql, region: bj, instanceId: rds-a, user: u,
           password: "{{{{ secret('SRC_PW') }}}}"}}
     dst: {{instanceType: {dst_type}, dbType: mysql, region: {dst_region}, {dst_where}}}
-    dataType: [schema, base]
+    dataType: [schema, base, increment]
     objects:
       - {{type: table, src: shop.orders, where: "id > 0"}}
       - {{type: table, src: shop.items, dst: copy.items}}
+    columns: {{include: {{shop.orders: [id, total]}}, exclude: {{shop.items: [secret, notes]}}}}
+    dml: [update, insert]
+    ignoreDdl: [truncate, drop]
+    queueType: kafka
+    netType: vpc
     initPosition: {{type: binlog, position: "mysql-bin.000001:4"}}
     api:
       create: {{orderInfo: {{src: {{zone: a}}}}}}
-      config: {{srcConnection: {{field_whitelist: "shop.orders[id];"}}, queueType: kafka}}
+      config: {{srcConnection: {{dbServer: s1}}, admin: x}}
 {extra}"""
 
 
@@ -110,14 +115,16 @@ def test_config_body_maps_connection_fields_and_holds_no_password_unless_resolve
     assert body == {
         "type": "migration",
         "taskName": "orders",
-        "dataType": ["schema", "base"],
+        "dataType": ["schema", "base", "increment"],
         "srcConnection": {
             "instanceType": "bcerds",
             "dbType": "mysql",
             "region": "bj",
             "dbUser": "u",
             "instanceId": "rds-a",
-            "field_whitelist": "shop.orders[id];",
+            "field_whitelist": "shop.orders[id,total];",  # columns.include, as the API documents it
+            "field_blacklist": "shop.items[secret,notes];",  # columns.exclude
+            "dbServer": "s1",  # api.config merged
         },
         "dstConnection": {
             "instanceType": "public",
@@ -125,6 +132,7 @@ def test_config_body_maps_connection_fields_and_holds_no_password_unless_resolve
             "region": "bj",
             "dbHost": "kafka.internal",
             "dbPort": 9092,
+            "sqlType": "I,U",  # dml, in the documented order
         },
         "schemaMapping": [
             {"type": "table", "src": "shop.orders", "dst": "shop.orders", "where": "id > 0"},
@@ -132,7 +140,10 @@ def test_config_body_maps_connection_fields_and_holds_no_password_unless_resolve
         ],
         "granularity": "dbtb",
         "initPosition": {"type": "binlog", "position": "mysql-bin.000001:4"},
+        "incrIgnoreType": "drop,truncate",  # ignoreDdl
         "queueType": "kafka",
+        "netType": "vpc",
+        "admin": "x",  # api.config merged
     }
     asked: list[str] = []
     resolved = config_body(task, resolve=lambda ref: asked.append(ref) or "pw-value")

@@ -16,7 +16,7 @@ def nothing_to_do() -> Plan:
 
 
 def new_tasks() -> Plan:
-    a = spec("orders-to-kafka", precheck={"timeout": "15m", "skip": ["srcBinlogFormat"]})
+    a = spec("orders-to-kafka", precheck={"timeout": "15m", "skip": ["srcMysqlBinlogFormat"]})
     b = spec("users-ready", state="ready")
     c = spec("full-copy", state="prechecked", dataType=["schema", "base"])
     return make_plan(manifests(a, b, c), Live())
@@ -63,12 +63,14 @@ def replace() -> Plan:
 
 
 def failed_precheck() -> Plan:
-    a = spec("orders-to-kafka", precheck={"skip": ["srcBinlogFormat"]})
+    a = spec("orders-to-kafka", precheck={"skip": ["srcMysqlBinlogFormat"]})
     task = live(a, "checkFailed")
     items = [
-        PrecheckItem(name="srcConnect", status="pass", message="", subscription="Check the source can be reached."),
         PrecheckItem(
-            name="srcBinlogFormat",
+            name="srcMysqlConnect", status="pass", message="", subscription="Check the source can be reached."
+        ),
+        PrecheckItem(
+            name="srcMysqlBinlogFormat",
             status="failed",
             message="binlog_format is STATEMENT, ROW is required",
             subscription="Check the binlog format of the source.",

@@ -42,6 +42,12 @@ def _write(tmp_path: Path, api: str) -> str:
         ("      config: {dstConnection: {dbPass: x}}", "api.config cannot override dstConnection.dbPass"),
         ("      config: {srcConnection: {instanceType: bcerds}}", "srcConnection.instanceType"),
         ("      config: {srcConnection: evil}", "api.config cannot override srcConnection:"),
+        (  # modelled now: the message names the manifest key
+            "      config: {srcConnection: {field_whitelist: 'a.b[c];'}}",
+            "cannot override srcConnection.field_whitelist: dtsflow builds it from the manifest, so the plan shows it; "
+            "set it in the manifest as columns.include",
+        ),
+        ("      config: {incrIgnoreType: drop}", "set it in the manifest as ignoreDdl"),
     ],
 )
 def test_overriding_a_modelled_field_is_refused(tmp_path: Path, api: str, field: str) -> None:
@@ -52,10 +58,10 @@ def test_overriding_a_modelled_field_is_refused(tmp_path: Path, api: str, field:
 
 
 def test_overrides_are_shown_as_sent_in_every_format(tmp_path: Path) -> None:
-    api = '      config: {dstConnection: {field_whitelist: "t[id];"}, queueType: kafka}\n      create: {note: x}'
+    api = '      config: {dstConnection: {dbServer: "s[1]"}, admin: kafka}\n      create: {note: x}'
     manifest = _write(tmp_path, api)
     assert run_cli("validate", manifest).returncode == 0
-    shown = '{"dstConnection": {"field_whitelist": "t[id];"}, "queueType": "kafka"}'
+    shown = '{"admin": "kafka", "dstConnection": {"dbServer": "s[1]"}}'
     for fmt in ("text", "markdown"):
         result = run_cli("plan", manifest, "--emulator", "--format", fmt, cwd=tmp_path)
         assert result.returncode == 0, result.stderr

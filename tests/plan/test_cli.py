@@ -150,16 +150,21 @@ def test_duplicate_names_name_both_ids(tmp_path: Path, admin: Any, api_env: dict
 
 def test_failed_precheck_items_in_markdown(tmp_path: Path, admin: Any, api_env: dict[str, str]) -> None:
     items = [
-        {"name": "srcBinlogFormat", "status": "failed", "message": "binlog_format is STATEMENT", "subscription": "d1"},
-        {"name": "srcConnect", "status": "pass", "message": "", "subscription": "d2"},
+        {
+            "name": "srcMysqlBinlogFormat",
+            "status": "failed",
+            "message": "binlog_format is STATEMENT",
+            "subscription": "d1",
+        },
+        {"name": "srcMysqlConnect", "status": "pass", "message": "", "subscription": "d2"},
     ]
     body = {**config_body(spec("orders-a")), "status": "checkFailed", "precheckItems": items}
     seed(admin, body)
-    path = write_manifest(tmp_path, "{name: orders-a, precheck: {skip: [srcBinlogFormat]}}")
+    path = write_manifest(tmp_path, "{name: orders-a, precheck: {skip: [srcMysqlBinlogFormat]}}")
     result = plan(str(path), "--format", "markdown", env=api_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
-        "| <code>orders-a</code> | <code>srcBinlogFormat</code> | binlog&#95;format is STATEMENT | d1 |"
+        "| <code>orders-a</code> | <code>srcMysqlBinlogFormat</code> | binlog&#95;format is STATEMENT | d1 |"
         in result.stdout
     )
     assert "skip-precheck → start" in result.stdout

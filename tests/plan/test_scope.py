@@ -32,7 +32,7 @@ def test_a_duplicate_name_under_the_prune_prefix_is_an_error(
 
 
 def test_prechecks_are_read_only_for_managed_tasks(tmp_path: Path, admin: Any, api_env: dict[str, str]) -> None:
-    items = [{"name": "srcConnect", "status": "failed", "message": "unreachable", "subscription": "d"}]
+    items = [{"name": "srcMysqlConnect", "status": "failed", "message": "unreachable", "subscription": "d"}]
     theirs = [{**config_body(spec(f"billing-{i}")), "status": "checkFailed", "precheckItems": items} for i in range(3)]
     ours = {**config_body(spec("orders-a")), "status": "checkFailed", "precheckItems": items}
     seed(admin, *theirs, ours)
@@ -40,5 +40,5 @@ def test_prechecks_are_read_only_for_managed_tasks(tmp_path: Path, admin: Any, a
     path = write_manifest(tmp_path, "{name: orders-a}")
     result = plan(str(path), env=api_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "precheck failed: srcConnect" in result.stdout
+    assert "precheck failed: srcMysqlConnect" in result.stdout
     assert stats(admin)["requests"].get("getPrecheck") == 1  # orders-a's only, not the three of billing-*

@@ -130,9 +130,9 @@ def test_resize_on_emulator(client: Any, admin: Any) -> None:
 
 
 def test_failed_precheck_then_skip_on_emulator(client: Any, admin: Any) -> None:
-    host = "binlog-off.db.internal"  # the emulator fails srcBinlogFormat for such a source
+    host = "binlog-off.db.internal"  # the emulator fails srcMysqlBinlogFormat for such a source
     src = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": host, "port": 3306, "user": "u"}
-    wanted = spec("orders-a", state="prechecked", src=src, precheck={"skip": ["srcBinlogFormat"]})
+    wanted = spec("orders-a", state="prechecked", src=src, precheck={"skip": ["srcMysqlBinlogFormat"]})
     seed(admin, (wanted, "ready"))
     client.precheck(find(client, "orders-a").dts_id)  # type: ignore[union-attr]
     deadline = time.monotonic() + 20
@@ -140,7 +140,7 @@ def test_failed_precheck_then_skip_on_emulator(client: Any, admin: Any) -> None:
         assert time.monotonic() < deadline, task.status
         time.sleep(0.02)
     change = plan_one(client, wanted)
-    assert [i.name for i in change.precheck if i.failed] == ["srcBinlogFormat"]
+    assert [i.name for i in change.precheck if i.failed] == ["srcMysqlBinlogFormat"]
     assert [s.kind for s in change.steps] == [K.SKIP_PRECHECK]
     assert walk(client, change, wanted) == "checkPass"
     assert plan_one(client, wanted).action.value == "no-op"

@@ -76,7 +76,24 @@ def task_specs(draw: st.DrawFn, name: str) -> TaskSpec:
         "dataType": draw(_data_types),
         "objects": [{"type": "table", "src": o} for o in objects],
     }
+    body.update(draw(_options(objects, incremental="increment" in body["dataType"])))
     return TaskSpec.model_validate(body)
+
+
+def _options(tables: list[str], *, incremental: bool) -> st.SearchStrategy[dict[str, Any]]:
+    """The modelled config options, each maybe: column filters of the task's tables, DML/DDL filters (with
+    increment), queueType and netType."""
+    columns = st.lists(_word, min_size=1, max_size=3, unique=True)
+    filters = st.dictionaries(st.sampled_from(tables), columns, min_size=1, max_size=len(tables))
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "columns": st.one_of(st.fixed_dictionaries({"include": filters}), st.fixed_dictionaries({"exclude": filters})),
+        "queueType": _word,
+        "netType": _word,
+    }
+    if incremental:
+        optional["dml"] = st.lists(st.sampled_from(["insert", "update", "delete"]), min_size=1, max_size=3, unique=True)
+        optional["ignoreDdl"] = st.lists(st.sampled_from(["drop", "truncate"]), min_size=1, max_size=2, unique=True)
+    return st.fixed_dictionaries({}, optional=optional)
 
 
 SEEDABLE = ("ready", "checkPass", "checkFailed", "running", "stopped", "runFailed", "finished")

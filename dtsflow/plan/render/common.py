@@ -12,6 +12,7 @@ SYMBOLS: dict[Action, str] = {
     Action.TRANSITION: ">",
     Action.REPLACE: "-/+",
     Action.DELETE: "-",
+    Action.RENAME: ">",
 }
 
 
@@ -29,6 +30,9 @@ def summary_line(plan: Plan) -> str:
     if count[Action.REPLACE]:
         parts.append(f"{count[Action.REPLACE]} to replace")
     parts.append(f"{count[Action.DELETE]} to delete")
+    renamed = sum(1 for c in plan.changes if c.renamed_from and not c.error)
+    if renamed:
+        parts.append(f"{renamed} to rename")
     adopted = sum(1 for c in plan.changes if c.adopt and not c.error)
     if adopted:
         parts.append(f"{adopted} to adopt")

@@ -48,6 +48,7 @@ _CLASS_OF = {
     Action.TRANSITION: "transition",
     Action.REPLACE: "remove",
     Action.DELETE: "remove",
+    Action.RENAME: "transition",
 }
 
 

@@ -22,6 +22,7 @@ COLOURS = {
     Action.TRANSITION: "36",  # cyan
     Action.REPLACE: "35",  # magenta
     Action.DELETE: "31",  # red
+    Action.RENAME: "36",
 }
 RED_BOLD = "1;31"
 
@@ -57,7 +58,23 @@ def spec_lines(spec: TaskSpec) -> list[str]:
         f"dst: {endpoint_line(spec.dst)}",
         f"standard {spec.standard}; dataType {', '.join(spec.data_type)}; granularity {spec.granularity}",
         *([f"objects: {objects}"] if objects else []),
+        *([f"options: {options}"] if (options := option_summary(spec)) else []),
     ]
+
+
+def option_summary(spec: TaskSpec) -> str:
+    """The column, DML and DDL filters and the other modelled options of a task, in the manifest's words."""
+    parts = []
+    if spec.columns is not None:
+        for kind, tables in (("include", spec.columns.include), ("exclude", spec.columns.exclude)):
+            parts += [f"columns {kind} {table}[{', '.join(cols)}]" for table, cols in (tables or {}).items()]
+    for key, kinds in (("dml", spec.dml), ("ignoreDdl", spec.ignore_ddl)):
+        if kinds is not None:
+            parts.append(f"{key} {', '.join(kinds)}")
+    for key, value in (("queueType", spec.queue_type), ("netType", spec.net_type)):
+        if value is not None:
+            parts.append(f"{key} {value}")
+    return "; ".join(parts)
 
 
 def override_lines(change: Change) -> list[str]:
@@ -141,6 +158,8 @@ def change_lines(change: Change, *, color: bool = False) -> list[str]:
         lines.append(
             _paint("    adopt: dtsflow did not create this task; this run takes it over and tags it as dtsflow's")
         )
+    if change.renamed_from:
+        lines.append(_paint(f"    rename: the live task is named {change.renamed_from} (a previous name)"))
     if change.depends_on:
         lines.append(_paint(f"    after: {', '.join(change.depends_on)}"))
     if change.action in (Action.CREATE, Action.REPLACE) and change.spec is not None:

@@ -1,0 +1,166 @@
+"""`dtsflow status PATH... --watch [INTERVAL]`: read and show the status again every INTERVAL until stopped.
+
+Each refresh is one reading as a plain `status` makes it (one list call, a precheck read per `checkFailed` task,
+never a mutating call). The manifests are read once, at the start. On a terminal the text table is redrawn in
+place; anywhere else (a pipe, a CI log) each refresh is printed after the previous one, under a header line. JSON
+prints one compact document per refresh, one per line (JSON Lines), so a reader can take them as they come.
+
+A refresh whose reading fails (an API error) says so on stderr and the watch goes on. SIGTERM or Ctrl-C stop it:
+a reading in flight finishes and is shown (a JSON document is never cut in half), then the exit code is 143
+(SIGTERM) or 130 (Ctrl-C), as for any interrupted dtsflow command. A second signal leaves at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+from dtsflow.apply.events import EVENT_FORMAT_VERSION
+from dtsflow.clock import SYSTEM_CLOCK, Clock
+from dtsflow.commands.args import StatusArgs
+from dtsflow.commands.status import all_in_sync, read_rows, render_text
+from dtsflow.errors import ApiError, ConfigError, ExitCode
+from dtsflow.escape import for_terminal_lines
+from dtsflow.manifest.grammar import parse_duration
+
+if TYPE_CHECKING:
+    from dtsflow.client.protocol import DtsClient
+    from dtsflow.commands.status import TaskStatusRow
+    from dtsflow.plan.planner import Manifests
+
+DEFAULT_INTERVAL = "10s"
+EXIT_SIGNAL = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGINT: ExitCode.INTERRUPTED}
+CLEAR_SCREEN = "\x1b[H\x1b[2J"  # cursor home, erase the screen: the table is redrawn in place
+
+
+def interval_of(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ConfigError(
+            f"status --watch expects an interval such as 5s, 10s or 1m, got {text!r} (a bare --watch goes after "
+            "the PATHs)"
+        ) from None
+    if seconds <= 0:
+        raise ConfigError("status --watch interval must be longer than zero")
+    return seconds
+
+
+class Stop:
+    """The watch's stop: set by SIGTERM or Ctrl-C, remembering which; a second signal exits at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.event.is_set():
+            first = self.signum if self.signum is not None else signum
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.flush()
+            os._exit(int(EXIT_SIGNAL.get(signal.Signals(first), ExitCode.INTERRUPTED)))
+        self.signum = signum
+        self.event.set()
+
+    @property
+    def exit_code(self) -> int:
+        if self.signum is None:
+            return ExitCode.OK
+        return EXIT_SIGNAL.get(signal.Signals(self.signum), ExitCode.INTERRUPTED)
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _summary(rows: list[TaskStatusRow]) -> str:
+    behind = sum(1 for r in rows if not r.in_sync)
+    return "every task in sync" if not behind else f"{behind} of {len(rows)} tasks not in sync"
+
+
+def _show(rows: list[TaskStatusRow], refresh: int, at: float, spec: _Screen) -> None:
+    if spec.json:
+        body = {
+            "format_version": EVENT_FORMAT_VERSION,
+            "refresh": refresh,
+            "at": _iso(at),
+            "in_sync": all_in_sync(rows),
+            "tasks": [r.to_dict() for r in rows],
+        }
+        spec.out.write(json.dumps(body, sort_keys=True) + "\n")
+    else:
+        head = f"status at {_iso(at)}, refresh {refresh} every {spec.label}: {_summary(rows)} (Ctrl-C to stop)"
+        spec.out.write((CLEAR_SCREEN if spec.redraw else ("\n" if refresh > 1 else "")) + head + "\n")
+        spec.out.write(render_text(rows) + "\n")
+    spec.out.flush()
+
+
+class _Screen:
+    """Where and how refreshes are shown."""
+
+    def __init__(self, out: TextIO, fmt: str, label: str) -> None:
+        self.out = out
+        self.json = fmt == "json"
+        self.label = label
+        isatty = getattr(out, "isatty", None)
+        self.redraw = not self.json and bool(isatty and isatty())
+
+
+def watch_rows(
+    client: DtsClient,
+    manifests: Manifests,
+    interval: float,
+    *,
+    fmt: str,
+    label: str,
+    stop: threading.Event,
+    out: TextIO,
+    clock: Clock = SYSTEM_CLOCK,
+    pause: Callable[[float], object] | None = None,
+) -> int:
+    """Refresh until `stop` is set; returns how many refreshes were shown. `pause(seconds)` waits between two
+    refreshes (default: `stop.wait`, which a signal cuts short); tests pass one that moves a `ManualClock`."""
+    screen = _Screen(out, fmt, label)
+    wait = pause if pause is not None else stop.wait
+    refresh = 0
+    while True:
+        refresh += 1
+        try:
+            rows = read_rows(client, manifests)
+        except ApiError as exc:
+            sys.stderr.write(f"error: {for_terminal_lines(str(exc))} (refresh {refresh}; the watch goes on)\n")
+            sys.stderr.flush()
+        else:
+            _show(rows, refresh, clock.now(), screen)
+        if stop.is_set():
+            return refresh
+        wait(interval)
+        if stop.is_set():
+            return refresh
+
+
+def run_watch(args: StatusArgs, manifests: Manifests) -> int:
+    from dtsflow.commands.connect import open_client
+
+    assert args.watch is not None
+    interval = interval_of(args.watch)
+    stop = Stop()
+    previous = {sig: signal.signal(sig, stop.handler) for sig in EXIT_SIGNAL}
+    try:
+        with open_client(args.api) as client:
+            watch_rows(client, manifests, interval, fmt=args.format, label=args.watch, stop=stop.event, out=sys.stdout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop.signum is not None:
+        sys.stderr.write(f"{signal.Signals(stop.signum).name}: stopped watching\n")
+    return stop.exit_code
