@@ -95,8 +95,9 @@ def var_files(options: ManifestOptions) -> list[str]:
     return [env_var_file(options.paths, options.env), *options.var_file]
 
 
-def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedManifests:
-    """Every manifest of `paths` (default: the invocation's), rendered with its variables and policies."""
+def load(options: ManifestOptions, paths: list[str] | None = None, *, show_warnings: bool = True) -> LoadedManifests:
+    """Every manifest of `paths` (default: the invocation's), rendered with its variables and policies; its
+    warnings on stderr unless the caller reports them itself (`show_warnings=False`)."""
     from dtsflow.manifest.load import load_manifests, parse_var_args
 
     with bulk_work():
@@ -107,7 +108,7 @@ def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedMani
             secrets=secret_policy(options),
             env=env_policy(options),
         )
-    for warning in loaded.warnings:
+    for warning in loaded.warnings if show_warnings else ():
         sys.stderr.write(f"warning: {for_terminal_lines(str(warning))}\n")
     return loaded
 
