@@ -19,6 +19,9 @@ from dtsflow.plan.render import FORMATS as PLAN_FORMATS
 EVENT_FORMATS = ("text", "json")
 """`--format` of `apply` and `status`: for people, or one JSON object per event (apply) or per run (status)."""
 
+VALIDATE_FORMATS = ("text", "json", "github")
+"""`--format` of `validate`: for people, a JSON document, or GitHub workflow commands (annotations)."""
+
 TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
 if TYPE_CHECKING:
     from typing import Any
@@ -113,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="render, parse and check manifests offline (no network)")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--format",
+        choices=VALIDATE_FORMATS,
+        default="text",
+        help="text; json (a document); github (::error annotations for GitHub Actions)",
+    )
     _manifest_options(p)
 
     p = sub.add_parser("render", help="print a rendered manifest with line numbers")
@@ -309,11 +318,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dtsflow.escape import for_terminal_lines
 
             print(f"error: {for_terminal_lines(str(exc))}", file=sys.stderr)
+            _failure_in_format(args, exc)
             return ExitCode.ERROR
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
         return ExitCode.ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_in_format(args: argparse.Namespace, exc: DtsflowError) -> None:
+    """A command asked for a machine format (`--format json|markdown|github`) gets its error in that format on
+    stdout too, so that its reader (a script, a pull-request comment, GitHub's annotations) sees why it stopped."""
+    fmt = getattr(args, "format", "text")
+    if fmt == "text" or args.command not in ("validate", "plan", "apply", "status"):
+        return
+    from dtsflow.commands.problems import failure_output
+
+    output = failure_output(args.command, fmt, exc)
+    if output is None:
+        return
+    try:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        _discard_stdout()
 
 
 def _picked(cls: Any, namespace: argparse.Namespace) -> Any:

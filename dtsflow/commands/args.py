@@ -56,6 +56,8 @@ class PlanShape:
 @dataclass(frozen=True, slots=True)
 class ValidateArgs:
     manifests: ManifestOptions
+    format: str = "text"
+    """`text`, `json` or `github` (workflow commands: annotations on a pull request's files)."""
 
 
 @dataclass(frozen=True, slots=True)

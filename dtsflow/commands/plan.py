@@ -56,9 +56,8 @@ def apply_hint(args: PlanArgs) -> str:
 
 
 def run(args: PlanArgs) -> int:
-    from dtsflow.commands.common import check_targets, load, shaped_plan, use_colour, var_files
+    from dtsflow.commands.common import check_targets, load, refresh, shaped_plan, use_colour, var_files
     from dtsflow.commands.connect import open_client
-    from dtsflow.plan.refresh import fetch_live, manages
     from dtsflow.plan.render import render_plan
     from dtsflow.plan.saved import save_plan
 
@@ -70,16 +69,12 @@ def run(args: PlanArgs) -> int:
         check_out_path(args.out)  # before any request
         check_recordable_vars(args.manifests.var)
     with open_client(args.api) as client:
-        live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
+        live = refresh(client, manifests)
         origin = (client.endpoint_label, client.key_digest)
     plan = shaped_plan(manifests, live, args.shape)
-    sys.stdout.write(render_plan(plan, args.format, color=args.format == "text" and use_colour(sys.stdout)))
-    sys.stdout.flush()
-    if plan.errors:
-        names = ", ".join(c.task for c in plan.errors)
-        print(for_terminal(f"error: the plan cannot be applied: {names}"), file=sys.stderr)
-        return ExitCode.ERROR
-    if args.out:
+    if args.out and not plan.errors:
+        # Saved before the plan is printed: a file that cannot be written is an error document of its own in the
+        # machine formats, never a second document after the plan.
         from dtsflow.client.credentials import access_key_digest
         from dtsflow.manifest.load import parse_var_args
         from dtsflow.plan.model import PlanOrigin
@@ -91,6 +86,13 @@ def run(args: PlanArgs) -> int:
             var_files=var_files(args.manifests),  # `--env NAME`'s file included: apply needs no --env
         )
         save_plan(plan.model_copy(update={"origin": made_with}), args.out)
+    sys.stdout.write(render_plan(plan, args.format, color=args.format == "text" and use_colour(sys.stdout)))
+    sys.stdout.flush()
+    if plan.errors:
+        names = ", ".join(c.task for c in plan.errors)
+        print(for_terminal(f"error: the plan cannot be applied: {names}"), file=sys.stderr)
+        return ExitCode.ERROR
+    if args.out:
         print(f"Saved the plan to {args.out}; apply it with: {apply_hint(args)}", file=sys.stderr)
     if args.detailed_exitcode and plan.has_changes:
         return ExitCode.CHANGES

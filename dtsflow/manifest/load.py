@@ -15,7 +15,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -467,7 +467,7 @@ def load_manifests(
 
 
 def _with_excerpt(diagnostics: list[Diagnostic], rendered: str) -> list[Diagnostic]:
-    return [Diagnostic(d.file, d.line, d.path, d.message, d.excerpt or excerpt(rendered, d.line)) for d in diagnostics]
+    return [replace(d, excerpt=d.excerpt or excerpt(rendered, d.line)) for d in diagnostics]
 
 
 def _check_run(
