@@ -19,6 +19,9 @@ from dtsflow.plan.render import FORMATS as PLAN_FORMATS
 EVENT_FORMATS = ("text", "json")
 """`--format` of `apply` and `status`: for people, or one JSON object per event (apply) or per run (status)."""
 
+VALIDATE_FORMATS = ("text", "json", "github")
+"""`--format` of `validate`: for people, a JSON document, or GitHub workflow commands (annotations)."""
+
 TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
 if TYPE_CHECKING:
     from typing import Any
@@ -35,6 +38,11 @@ class _Parser(argparse.ArgumentParser):
 def _manifest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="template variable")
     p.add_argument("--var-file", action="append", default=[], metavar="FILE", help="YAML file of variables")
+    p.add_argument(
+        "--env",
+        metavar="NAME",
+        help="read vars/NAME.yaml of the first PATH's directory as a --var-file (given before the others)",
+    )
     p.add_argument(
         "--allow-env",
         action="append",
@@ -108,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="render, parse and check manifests offline (no network)")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--format",
+        choices=VALIDATE_FORMATS,
+        default="text",
+        help="text; json (a document); github (::error annotations for GitHub Actions)",
+    )
     _manifest_options(p)
 
     p = sub.add_parser("render", help="print a rendered manifest with line numbers")
@@ -146,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
     p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
     p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
+    p.add_argument(
         "--prune",
         action="store_true",
         help="also shutdown+delete live tasks under a prune.prefix that no manifest names",
@@ -178,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="cut over (shutdown) whatever the replication delay")
     p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
     p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
     p.add_argument("--format", choices=EVENT_FORMATS, default="text")
     p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
     _adopt_option(p)
@@ -292,11 +318,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dtsflow.escape import for_terminal_lines
 
             print(f"error: {for_terminal_lines(str(exc))}", file=sys.stderr)
+            _failure_in_format(args, exc)
             return ExitCode.ERROR
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", file=sys.stderr)
         return ExitCode.ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_in_format(args: argparse.Namespace, exc: DtsflowError) -> None:
+    """A command asked for a machine format (`--format json|markdown|github`) gets its error in that format on
+    stdout too, so that its reader (a script, a pull-request comment, GitHub's annotations) sees why it stopped."""
+    fmt = getattr(args, "format", "text")
+    if fmt == "text" or args.command not in ("validate", "plan", "apply", "status"):
+        return
+    from dtsflow.commands.problems import failure_output
+
+    output = failure_output(args.command, fmt, exc)
+    if output is None:
+        return
+    try:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        _discard_stdout()
 
 
 def _picked(cls: Any, namespace: argparse.Namespace) -> Any:

@@ -46,6 +46,7 @@ class Diagnostic:
     path: str  # JSON path such as "$.tasks[0].src.port", or "" when the problem is not inside the document
     message: str
     excerpt: str | None = None  # a few numbered source lines, for YAML and template errors
+    column: int | None = None  # 1-based, where known (YAML syntax errors); not part of the text form
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -8,6 +8,11 @@ check names) and what the service answers (task names, statuses, precheck names 
                          images, emphasis, tables, code spans, `@mentions`, `#refs`, autolinks) as an HTML entity
     for_markdown_code(text)  the same, shown in code style (`<code>`, since a backtick code span cannot hold a
                          backtick safely and shows entities literally)
+    for_workflow_message(text)   the message of a GitHub workflow command (`::error ...::MESSAGE`): `%`, CR and
+                         LF as `%25`, `%0D`, `%0A` (GitHub's own escaping: the runner decodes them, so nothing in
+                         the text can end the command or start another), other control characters made visible
+    for_workflow_property(text)  a property value of one (`file=`, `title=`): the same, plus `:` and `,` as `%3A`
+                         and `%2C` (they would end the value)
     for_html(text)       an HTML page: `html.escape` (quotes included) after removing control characters
     mermaid_label(text)  a mermaid diagram label: lives in `dtsflow.plan.render.mermaid`, same contract
 
@@ -67,3 +72,14 @@ def for_markdown_code(text: str) -> str:
 
 def for_html(text: str) -> str:
     return html.escape(_CONTROL.sub(" ", str(text)), quote=True)
+
+
+def for_workflow_message(text: str) -> str:
+    """The data of a GitHub workflow command (see the module docstring)."""
+    escaped = str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _CONTROL.sub(_visible, escaped)
+
+
+def for_workflow_property(text: str) -> str:
+    """A property value of a GitHub workflow command (see the module docstring)."""
+    return for_workflow_message(text).replace(":", "%3A").replace(",", "%2C")

@@ -46,6 +46,12 @@ def manifest() -> str:
             "    dst: {instanceType: public, dbType: mysql, region: gz, host: 10.0.0.2, port: 3306}",
             "    objects: [{type: table, src: shop.orders}]",
         ]
+        if kind == "public":  # one task shows how the modelled filters go on the wire
+            lines += [
+                "    columns: {include: {shop.orders: [id, total]}}",
+                "    dml: [insert, update]",
+                "    ignoreDdl: [drop, truncate]",
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -55,3 +55,18 @@ def test_markdown_sink(text: str) -> None:
 def test_html_sink(text: str) -> None:
     out = for_html(text)
     assert "<" not in out and ">" not in out and '"' not in out and "\x1b" not in out
+
+
+def test_github_workflow_command_escaping() -> None:
+    from dtsflow.commands.problems import Problem, workflow_command
+    from dtsflow.escape import for_workflow_message, for_workflow_property
+
+    hostile = "50% done\r\n::error file=a.yaml::pwned %0A\x1b[31m"
+    assert for_workflow_message(hostile) == "50%25 done%0D%0A::error file=a.yaml::pwned %250A\\x1b[31m"
+    assert for_workflow_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
+    line = workflow_command("error", Problem(hostile, file="x,line=1::y.yaml", line=3, column=7, path="$.k"))
+    assert line == (
+        "::error file=x%2Cline=1%3A%3Ay.yaml,line=3,col=7,title=dtsflow::"
+        "$.k: 50%25 done%0D%0A::error file=a.yaml::pwned %250A\\x1b[31m\n"
+    )
+    assert line.count("\n") == 1 and "\r" not in line

@@ -71,6 +71,19 @@ class StepPolled(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StepWaiting(Event):
+    """A heartbeat: the step still waits for `waiting_for` (a status, or a replication delay), `elapsed` seconds
+    into its wait; one every `HEARTBEAT_SECONDS` of a wait, whether or not anything changed (CI logs that stay
+    silent look hung)."""
+
+    event: ClassVar[str] = "step_waiting"
+    task: str
+    step: str
+    waiting_for: str
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class StepSucceeded(Event):
     event: ClassVar[str] = "step_succeeded"
     task: str

@@ -2,7 +2,8 @@
 
 - `LiveProgress` (a terminal): one line per task in flight — current step, status, base-load percentage,
   elapsed time — redrawn in place; finished tasks scroll above it as permanent lines.
-- `PlainProgress` (not a terminal): one plain line per event (status changes only, not every poll).
+- `PlainProgress` (not a terminal): one plain line per event (status changes only, not every poll), and a
+  heartbeat line every 30 s of a wait (`still waiting for checkPass, 5m30s`) so that a CI log never looks hung.
 - `JsonProgress` (`--format json`): one JSON object per line for every event, each with `format_version`.
 """
 
@@ -22,6 +23,7 @@ from dtsflow.apply.events import (
     StepPolled,
     StepStarted,
     StepSucceeded,
+    StepWaiting,
     TaskFinished,
     TaskStarted,
 )
@@ -60,6 +62,10 @@ class PlainProgress:
                 self._last_status[event.task] = event.status
                 percent = f", base {event.base_percent:g}%" if event.base_percent is not None else ""
                 self._line(f"{event.task}: {event.step}: status {event.status}{percent}")
+            case StepWaiting():
+                self._line(
+                    f"{event.task}: {event.step}: still waiting for {event.waiting_for}, {_minutes(event.elapsed)}"
+                )
             case StepSucceeded():
                 note = f" ({event.note})" if event.note else ""
                 where = f" -> {event.status}" if event.status else ""
@@ -73,6 +79,16 @@ class PlainProgress:
                 self._line(f"{event.task}: {event.outcome}{message}")
             case _:
                 pass  # ApplyFinished: the report's summary follows
+
+
+def _minutes(seconds: float) -> str:
+    """Elapsed time for people: 45s, 5m30s, 1h02m."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s" if whole % 60 else f"{whole // 60}m"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 class JsonProgress:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import assert_never
 
-from dtsflow.apply.events import Event, StepPolled
+from dtsflow.apply.events import Event, StepPolled, StepWaiting
 from dtsflow.apply.guards import Interrupted, StepFailure, TaskState
 from dtsflow.apply.lag import LagOutcome, show_delay, wait_for_lag
 from dtsflow.apply.poller import Poller, WaitOutcome, WaitResult
@@ -19,6 +19,10 @@ from dtsflow.plan.model import Step
 STALE_CHECKFAILED_GRACE = 2.0
 """After a precheck call from `checkFailed`, an unchanged `checkFailed` seen within this time may be the old
 result (the service flips to `checking` asynchronously); it is trusted only after this grace period."""
+
+HEARTBEAT_SECONDS = 30.0
+"""A wait says it is still waiting this often (`StepWaiting`), also when nothing changed: output that stays silent
+for minutes looks hung in a CI log (and some CI systems kill a job that prints nothing for a while)."""
 
 PROGRESS_STATUSES = frozenset({TaskStatus.RUNNING, TaskStatus.FINISHED})
 """Statuses in which `dynamicInfo.base` says something about the load (not during a precheck)."""
@@ -62,9 +66,13 @@ class StepWaiter:
         began = self._clock()
         grace_until = began + STALE_CHECKFAILED_GRACE
         last_shown: tuple[str, float | None] | None = None  # events only when status or progress changed
+        # Name what the step waits for, not every status beyond it that would also do.
+        wanted = describe_statuses(step.wait_for or targets)
+        heartbeat = _Heartbeat(task, step.kind.value, wanted, began, self._clock, self._emit)
 
         def on_poll(live: LiveTask | None, status: str) -> None:
             nonlocal last_shown
+            heartbeat.beat()
             percent = live.base_percent if live and status in PROGRESS_STATUSES else None
             if (status, percent) != last_shown:
                 last_shown = (status, percent)
@@ -96,8 +104,6 @@ class StepWaiter:
             ):
                 continue  # possibly the result from before our call; look again
             break
-        # Name what the step waits for, not every status beyond it that would also do.
-        wanted = describe_statuses(step.wait_for or targets)
         return _settle(result, state, f"{limit_text} waiting for {wanted}")
 
     def wait_lag(
@@ -115,8 +121,11 @@ class StepWaiter:
         if self._deadline is not None and self._deadline - self._clock() < limit:
             timeout, limit_text = max(self._deadline - self._clock(), 0.0), "timed out at the --timeout deadline"
         shown: list[float | None] = []
+        wanted = f"a replication delay of at most {show_delay(gate)}"
+        heartbeat = _Heartbeat(task, step.kind.value, wanted, self._clock(), self._clock, self._emit)
 
         def on_reading(delays: Mapping[str, float | None], elapsed: float) -> None:
+            heartbeat.beat()
             delay = delays[task]
             if shown[-1:] != [delay]:
                 shown.append(delay)
@@ -149,6 +158,38 @@ class StepWaiter:
                 )
             case _:
                 assert_never(result.outcome)
+
+
+class _Heartbeat:
+    """Emits `StepWaiting` when a look at the task comes `HEARTBEAT_SECONDS` or more after the last one (or the
+    wait's start); the looks come at least every poll cap (5 s), so a beat is at most that late."""
+
+    def __init__(
+        self,
+        task: str,
+        step: str,
+        waiting_for: str,
+        began: float,
+        clock: Callable[[], float],
+        emit: Callable[[Event], None],
+    ) -> None:
+        self._task, self._step, self._waiting_for = task, step, waiting_for
+        self._began = began
+        self._next = began + HEARTBEAT_SECONDS
+        self._clock = clock
+        self._emit = emit
+
+    def beat(self) -> None:
+        now = self._clock()
+        if now < self._next:
+            return
+        while self._next <= now:  # the next mark of the wait's own 30 s grid: late looks do not add up
+            self._next += HEARTBEAT_SECONDS
+        self._emit(
+            StepWaiting(
+                task=self._task, step=self._step, waiting_for=self._waiting_for, elapsed=round(now - self._began, 3)
+            )
+        )
 
 
 def _settle(result: WaitResult, state: TaskState, timed_out: str) -> str:

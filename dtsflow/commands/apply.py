@@ -71,6 +71,14 @@ def run(args: ApplyArgs) -> int:
             timeout = parse_duration(args.timeout)
         except ValueError:
             raise ConfigError(f"--timeout expects a duration such as 90s, 15m or 2h, got {args.timeout!r}") from None
+    lock_timeout = 0.0
+    if args.lock_timeout is not None:
+        try:
+            lock_timeout = parse_duration(args.lock_timeout)
+        except ValueError:
+            raise ConfigError(
+                f"--lock-timeout expects a duration such as 90s, 15m or 2h, got {args.lock_timeout!r}"
+            ) from None
     if args.report:
         from dtsflow.apply.report_file import check_report_path
 
@@ -125,10 +133,14 @@ def run(args: ApplyArgs) -> int:
     from dtsflow.apply.lock import apply_lock
     from dtsflow.commands.connect import open_client
 
-    with apply_lock():
+    with apply_lock(timeout=lock_timeout, on_wait=_say_waiting):
         journal = Journal()  # read now: a malformed journal stops the run before any request
         with open_client(args.api) as client:
             return _plan_and_apply(client, args, manifests, plan_in, journal, timeout)
+
+
+def _say_waiting(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _plan_and_apply(
@@ -187,14 +199,17 @@ def _with_recorded_vars(args: ApplyArgs, plan: Plan) -> ApplyArgs:
     """The saved plan's `--var`/`--var-file` values; flags that say something else are refused."""
     if plan.origin is None:
         return args
+    from dtsflow.commands.common import var_files
+
     recorded = (tuple(f"{k}={v}" for k, v in plan.origin.variables.items()), tuple(plan.origin.var_files))
-    given = (args.manifests.var, args.manifests.var_file)
+    # `--env NAME` as the file it names, next to the plan's manifests
+    given = (args.manifests.var, tuple(var_files(replace(args.manifests, paths=tuple(plan.manifest_paths)))))
     if given != ((), ()) and (sorted(given[0]), list(given[1])) != (sorted(recorded[0]), list(recorded[1])):
         raise ConfigError(
-            "the saved plan records the --var and --var-file values it was made with; apply it without them "
-            "(or make a new plan with the values you want)"
+            "the saved plan records the --var, --var-file and --env values it was made with; apply it without "
+            "them (or make a new plan with the values you want)"
         )
-    manifests = replace(args.manifests, var=recorded[0], var_file=recorded[1])
+    manifests = replace(args.manifests, var=recorded[0], var_file=recorded[1], env=None)
     return replace(args, manifests=manifests)
 
 

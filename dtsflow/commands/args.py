@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class ManifestOptions:
-    """Which manifests, and what they may read: `PATH...`, `--var`, `--var-file`, `--secret-dir`, `--allow-env`."""
+    """Which manifests, and what they may read: `PATH...`, `--var`, `--var-file`, `--env`, `--secret-dir`,
+    `--allow-env`."""
 
     paths: tuple[str, ...]
     var: tuple[str, ...] = ()
     var_file: tuple[str, ...] = ()
+    env: str | None = None
+    """`--env NAME`: `vars/NAME.yaml` of the manifests' directory, read as a `--var-file` given first."""
     secret_dir: tuple[str, ...] = ()
     allow_env: tuple[str, ...] = ()
 
@@ -53,6 +56,8 @@ class PlanShape:
 @dataclass(frozen=True, slots=True)
 class ValidateArgs:
     manifests: ManifestOptions
+    format: str = "text"
+    """`text`, `json` or `github` (workflow commands: annotations on a pull request's files)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,8 @@ class ApplyArgs:
     report: str | None = None
     watch: str | None = None
     """`--watch INTERVAL` as given (`15m`): re-plan and re-apply every INTERVAL until SIGTERM or Ctrl-C."""
+    lock_timeout: str | None = None
+    """`--lock-timeout DURATION` as given (`5m`): wait that long for another apply's lock (default: fail at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,7 @@ class DestroyArgs:
     timeout: str | None = None
     format: str = "text"
     report: str | None = None
+    lock_timeout: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

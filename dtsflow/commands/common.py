@@ -65,18 +65,29 @@ def secret_policy(options: ManifestOptions) -> SecretPolicy:
     return SecretPolicy.from_operator(list(options.secret_dir))
 
 
-def load(options: ManifestOptions, paths: list[str] | None = None) -> LoadedManifests:
-    """Every manifest of `paths` (default: the invocation's), rendered with its variables and policies."""
+def var_files(options: ManifestOptions) -> list[str]:
+    """The variables files of an invocation: `--env NAME`'s first (so that a `--var-file` overrides it), then
+    every `--var-file`."""
+    if options.env is None:
+        return list(options.var_file)
+    from dtsflow.manifest.load import env_var_file
+
+    return [env_var_file(options.paths, options.env), *options.var_file]
+
+
+def load(options: ManifestOptions, paths: list[str] | None = None, *, show_warnings: bool = True) -> LoadedManifests:
+    """Every manifest of `paths` (default: the invocation's), rendered with its variables and policies; its
+    warnings on stderr unless the caller reports them itself (`show_warnings=False`)."""
     from dtsflow.manifest.load import load_manifests, parse_var_args
 
     loaded = load_manifests(
         list(options.paths) if paths is None else paths,
         variables=parse_var_args(options.var),
-        var_files=list(options.var_file),
+        var_files=var_files(options),
         secrets=secret_policy(options),
         env=env_policy(options),
     )
-    for warning in loaded.warnings:
+    for warning in loaded.warnings if show_warnings else ():
         sys.stderr.write(f"warning: {for_terminal_lines(str(warning))}\n")
     return loaded
 

@@ -31,5 +31,6 @@ def run(args: DestroyArgs) -> int:
             timeout=args.timeout,
             format=args.format,
             report=args.report,
+            lock_timeout=args.lock_timeout,
         )
     )

@@ -56,7 +56,7 @@ def apply_hint(args: PlanArgs) -> str:
 
 
 def run(args: PlanArgs) -> int:
-    from dtsflow.commands.common import check_targets, load, shaped_plan, use_colour
+    from dtsflow.commands.common import check_targets, load, shaped_plan, use_colour, var_files
     from dtsflow.commands.connect import open_client
     from dtsflow.plan.refresh import fetch_live, manages
     from dtsflow.plan.render import render_plan
@@ -73,13 +73,9 @@ def run(args: PlanArgs) -> int:
         live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
         origin = (client.endpoint_label, client.key_digest)
     plan = shaped_plan(manifests, live, args.shape)
-    sys.stdout.write(render_plan(plan, args.format, color=args.format == "text" and use_colour(sys.stdout)))
-    sys.stdout.flush()
-    if plan.errors:
-        names = ", ".join(c.task for c in plan.errors)
-        print(for_terminal(f"error: the plan cannot be applied: {names}"), file=sys.stderr)
-        return ExitCode.ERROR
-    if args.out:
+    if args.out and not plan.errors:
+        # Saved before the plan is printed: a file that cannot be written is an error document of its own in the
+        # machine formats, never a second document after the plan.
         from dtsflow.client.credentials import access_key_digest
         from dtsflow.manifest.load import parse_var_args
         from dtsflow.plan.model import PlanOrigin
@@ -88,9 +84,16 @@ def run(args: PlanArgs) -> int:
             endpoint=origin[0],
             access_key_digest=access_key_digest(args.apply_key_id) if args.apply_key_id else origin[1],
             variables=parse_var_args(args.manifests.var),
-            var_files=list(args.manifests.var_file),
+            var_files=var_files(args.manifests),  # `--env NAME`'s file included: apply needs no --env
         )
         save_plan(plan.model_copy(update={"origin": made_with}), args.out)
+    sys.stdout.write(render_plan(plan, args.format, color=args.format == "text" and use_colour(sys.stdout)))
+    sys.stdout.flush()
+    if plan.errors:
+        names = ", ".join(c.task for c in plan.errors)
+        print(for_terminal(f"error: the plan cannot be applied: {names}"), file=sys.stderr)
+        return ExitCode.ERROR
+    if args.out:
         print(f"Saved the plan to {args.out}; apply it with: {apply_hint(args)}", file=sys.stderr)
     if args.detailed_exitcode and plan.has_changes:
         return ExitCode.CHANGES

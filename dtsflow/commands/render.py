@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from dtsflow.commands.args import RenderArgs
-from dtsflow.commands.common import env_policy
+from dtsflow.commands.common import env_policy, var_files
 from dtsflow.errors import ManifestError
 from dtsflow.manifest.load import expand_paths, load_var_files, parse_var_args, read_text
 from dtsflow.manifest.templating import RenderError, redact_line, render
@@ -19,7 +19,7 @@ def number_lines(text: str) -> str:
 
 def run(args: RenderArgs) -> int:
     options = args.manifests
-    context = load_var_files(list(options.var_file))
+    context = load_var_files(var_files(options))
     context.update(parse_var_args(options.var))
     files, problems = expand_paths(list(options.paths))
     if problems:

@@ -15,7 +15,8 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -198,6 +199,42 @@ def load_var_files(paths: Iterable[str]) -> dict[str, Any]:
     return variables
 
 
+# `--env NAME`: the variables file of a named environment, `vars/NAME.yaml` in the first PATH's directory (the PATH
+# itself when it is a directory, else the directory holding it), read exactly as a `--var-file` given first.
+ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ENV_SUFFIXES = (".yaml", ".yml")
+
+
+def vars_dir(paths: tuple[str, ...] | list[str]) -> Path:
+    """Where `--env` looks: `vars/` in the first PATH (a directory) or in the directory holding it (a file)."""
+    first = Path(paths[0]) if paths else Path(".")
+    return (first if first.is_dir() else first.parent) / "vars"
+
+
+def _environments(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted({p.stem for p in directory.iterdir() if p.suffix in ENV_SUFFIXES and p.is_file()})
+
+
+def env_var_file(paths: tuple[str, ...] | list[str], name: str) -> str:
+    """The variables file of environment `name` (a path as the user would write it); `ConfigError` naming the
+    environments there are when it has none."""
+    if not ENV_NAME_RE.fullmatch(name) or name.strip(".") != name:
+        raise ConfigError(f"--env expects an environment name such as prod or staging, got {name!r}")
+    directory = vars_dir(paths)
+    for suffix in ENV_SUFFIXES:
+        candidate = directory / f"{name}{suffix}"
+        if candidate.is_file():
+            return str(candidate)
+    known = _environments(directory)
+    if known:
+        listed = ", ".join(known)
+    else:
+        listed = f"none: {directory} holds no *.yaml file" if directory.is_dir() else f"none: no directory {directory}"
+    raise ConfigError(f"--env {name}: there is no {directory / name}.yaml (environments: {listed})")
+
+
 def merge_defaults(defaults: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
     """`defaults` deep-merged under `task`: mappings merge, the task's own values win, lists are replaced.
 
@@ -226,6 +263,12 @@ class _FileResult:
     def literal(self, value: str) -> bool:
         """The user wrote this text (so a message may echo it); otherwise the template rendered it."""
         return bool(value) and value in self.source
+
+
+def error_loc(error: Any) -> tuple[Any, ...]:
+    """A pydantic error's location, without the `[key]` marker of an error in a mapping's key (the key is the path)."""
+    loc = tuple(error["loc"])
+    return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
 
 def _nearest_line(lines: Mapping[str, int], path: str) -> int | None:
@@ -259,7 +302,7 @@ class _FileChecker:
 
     def report_error(self, base: str, error: Any, model: Any, *, line_path: str | None = None, note: str = "") -> None:
         """A pydantic error; an unknown key the template rendered is not echoed (nor is the rendered excerpt)."""
-        loc = tuple(error["loc"])
+        loc = error_loc(error)
         path = json_path(base, loc)
         if error["type"] == "extra_forbidden" and not self.result.literal(str(loc[-1])):
             where = json_path(base, loc[:-1]) + ".<rendered key>"
@@ -323,7 +366,7 @@ class _FileChecker:
             ManifestFile.model_validate(envelope)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                path = json_path("$", tuple(error["loc"]))
+                path = json_path("$", error_loc(error))
                 if path.startswith("$.defaults"):
                     self.defaults_errors.add(path)
                 self.report_error("$", error, ManifestFile)
@@ -355,7 +398,7 @@ class _FileChecker:
             spec = TaskSpec.model_validate(merged)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                loc = tuple(error["loc"])
+                loc = error_loc(error)
                 line_path = self._task_line_path(index, raw, defaults, loc)
                 if self._reported_in_defaults(line_path):
                     continue
@@ -424,7 +467,7 @@ def load_manifests(
 
 
 def _with_excerpt(diagnostics: list[Diagnostic], rendered: str) -> list[Diagnostic]:
-    return [Diagnostic(d.file, d.line, d.path, d.message, d.excerpt or excerpt(rendered, d.line)) for d in diagnostics]
+    return [replace(d, excerpt=d.excerpt or excerpt(rendered, d.line)) for d in diagnostics]
 
 
 def _check_run(

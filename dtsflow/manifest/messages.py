@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dtsflow.manifest.model import COLUMN_NAME_PATTERN, TABLE_NAME_PATTERN
 from dtsflow.manifest.yamlsafe import key_path
 
 Loc = tuple[str | int, ...]
@@ -93,6 +94,11 @@ _PATTERN_MESSAGES = {
     "standard": "must be one of small, medium, large, xlarge",
 }
 
+_PATTERN_MESSAGES_BY_PATTERN = {
+    TABLE_NAME_PATTERN: "must be a table written db.table, without spaces or any of [ ] , ;",
+    COLUMN_NAME_PATTERN: "must be a column name, without spaces or any of [ ] , ;",
+}
+
 
 def message_for(error: dict[str, Any], model: type[BaseModel]) -> str:
     """A short message for one pydantic error (from `errors(include_url=False)`), never echoing the input."""
@@ -123,7 +129,8 @@ def message_for(error: dict[str, Any], model: type[BaseModel]) -> str:
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "must be a mapping of keys to values"
     if kind == "string_pattern_mismatch":
-        return _PATTERN_MESSAGES.get(str(last), "has an invalid format")
+        by_pattern = _PATTERN_MESSAGES_BY_PATTERN.get(str(ctx.get("pattern")))
+        return by_pattern or _PATTERN_MESSAGES.get(str(last), "has an invalid format")
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":

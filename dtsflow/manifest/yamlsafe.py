@@ -280,7 +280,9 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[str, int]]:
         error_line = mark.line + 1 if mark else None
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
-        raise YamlError([Diagnostic(file, error_line, "", f"YAML syntax error: {problem}{context}")]) from None
+        message = f"YAML syntax error: {problem}{context}"
+        column = mark.column + 1 if mark else None
+        raise YamlError([Diagnostic(file, error_line, "", message, column=column)]) from None
     except yaml.YAMLError as exc:
         raise YamlError([Diagnostic(file, None, "", f"YAML error: {type(exc).__name__}")]) from None
     finally:

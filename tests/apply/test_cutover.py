@@ -15,15 +15,16 @@ from typing import Any
 import pytest
 
 from dtsflow.emulator import start_in_thread
-from tests.apply.conftest import TIME_SCALE, Env, json_lines, task
+from tests.apply.conftest import REALISM_MODES, TIME_SCALE, Env, json_lines, task
 
 CATCH_UP = {"catch_up": 100.0, "lag_start": 60.0}
 
 
 @pytest.fixture
-def cut(tmp_path: Path) -> Iterator[Env]:
-    with start_in_thread(time_scale=TIME_SCALE, durations=CATCH_UP) as emu:
-        yield Env(emu.url, emu.access_key, emu.secret_key, tmp_path)
+def cut(tmp_path: Path, realism: str) -> Iterator[Env]:
+    """The emulator with a fast catch-up; `realism` is `plain` unless a test runs in both modes."""
+    with start_in_thread(time_scale=TIME_SCALE, durations=CATCH_UP, realism=realism) as emu:
+        yield Env(emu.url, emu.access_key, emu.secret_key, tmp_path, realism)
 
 
 def _readings(stdout: str) -> list[float]:
@@ -59,6 +60,7 @@ def _events(stdout: str, kind: str, step: str | None = None) -> list[dict[str, A
     return [e for e in json_lines(stdout) if e.get("event") == kind and (step is None or e.get("step") == step)]
 
 
+@pytest.mark.parametrize("realism", REALISM_MODES)
 def test_apply_waits_for_the_lag_gate_and_shows_the_delay_falling(cut: Env) -> None:
     manifest = cut.write([task("orders", until={"lag": "5s"})])
     planned = cut.cli("plan", manifest)
@@ -141,9 +143,10 @@ def _pair_task(direction: str = "forward", **extra: Any) -> dict[str, Any]:
 
 def _directions(env: Env) -> tuple[str, str]:
     live = env.by_name()["orders"]
-    return live["dtsTaskPos"]["status"], live["dtsTaskNeg"]["status"]
+    return env.fold(live["dtsTaskPos"]["status"]), env.fold(live["dtsTaskNeg"]["status"])
 
 
+@pytest.mark.parametrize("realism", REALISM_MODES)
 def test_a_reverse_pair_is_created_prechecked_switched_and_switched_back(cut: Env) -> None:
     manifest = cut.write([_pair_task()])
     planned = cut.cli("plan", manifest)

@@ -14,15 +14,16 @@ from typing import Any
 import pytest
 
 from dtsflow.emulator import start_in_thread
-from tests.apply.conftest import TIME_SCALE, Env, task
+from tests.apply.conftest import REALISM_MODES, TIME_SCALE, Env, task
 
 DEADLINE = 30.0
 
 
 @pytest.fixture
-def cut(tmp_path: Path) -> Iterator[Env]:
-    with start_in_thread(time_scale=TIME_SCALE, durations={"catch_up": 100.0}) as emu:
-        yield Env(emu.url, emu.access_key, emu.secret_key, tmp_path)
+def cut(tmp_path: Path, realism: str) -> Iterator[Env]:
+    """`realism` is `plain` unless a test runs in both modes."""
+    with start_in_thread(time_scale=TIME_SCALE, durations={"catch_up": 100.0}, realism=realism) as emu:
+        yield Env(emu.url, emu.access_key, emu.secret_key, tmp_path, realism)
 
 
 def _kill_when(proc: subprocess.Popen[str], fired: Callable[[], bool]) -> None:
@@ -88,6 +89,7 @@ def test_killed_while_a_pair_is_made(cut: Env, op: str) -> None:
     assert _requests(cut, "create") <= 2  # the re-run's create (if any) answered the same task: no orphan left
 
 
+@pytest.mark.parametrize("realism", REALISM_MODES)
 def test_killed_while_switching(cut: Env) -> None:
     forward = cut.write([_pair_task()])
     assert cut.apply(forward, "--auto-approve").returncode == 0
@@ -101,5 +103,5 @@ def test_killed_while_switching(cut: Env) -> None:
         time.sleep(0.01)
     cut.faults()
     live = _converged(cut, reversed_)
-    assert (live["dtsTaskPos"]["status"], live["dtsTaskNeg"]["status"]) == ("stopped", "running")
+    assert (cut.fold(live["dtsTaskPos"]["status"]), cut.fold(live["dtsTaskNeg"]["status"])) == ("stopped", "running")
     assert _requests(cut, "rollback") == 1  # the re-run found it switched: no second switch (that would undo it)

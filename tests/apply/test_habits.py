@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import yaml
+
 from tests.apply.conftest import Env, task
 from tests.apply.test_terminal import run_on_terminal
 from tests.helpers import run_cli
@@ -208,3 +210,53 @@ def test_a_previous_name_that_is_a_task_of_the_run_is_a_located_error(env: Env) 
     assert result.returncode == 1
     assert "tasks.yaml:" in result.stderr and "previousNames[0]" in result.stderr
     assert "previous name 'users' is the name of a task of this run" in result.stderr
+
+
+def _env_project(env: Env) -> None:
+    (env.cwd / "manifests" / "vars").mkdir(parents=True)
+    body = task("orders-{{ shard }}", state="{{ state }}")
+    (env.cwd / "manifests" / "tasks.yaml").write_text(yaml.safe_dump({"version": 1, "tasks": [body]}, sort_keys=False))
+    (env.cwd / "manifests" / "vars" / "prod.yaml").write_text("shard: '07'\nstate: ready\n")
+    (env.cwd / "manifests" / "vars" / "staging.yml").write_text("shard: s1\nstate: ready\n")
+
+
+def test_env_reads_vars_of_the_manifests_directory_for_every_command(env: Env) -> None:
+    _env_project(env)
+    for path in ("manifests", "manifests/tasks.yaml"):
+        valid = run_cli("validate", path, "--env", "prod", cwd=env.cwd)
+        assert valid.returncode == 0, valid.stderr
+    rendered = run_cli("render", "manifests/tasks.yaml", "--env", "staging", cwd=env.cwd)
+    assert "orders-s1" in rendered.stdout
+    planned = env.cli("plan", "manifests", "--env", "prod")
+    assert planned.returncode == 0 and "+ orders-07" in planned.stdout, planned.stdout + planned.stderr
+    overridden = env.cli("plan", "manifests", "--env", "prod", "--var", "shard=99")
+    assert "+ orders-99" in overridden.stdout  # --var wins over the environment, as over any --var-file
+    applied = env.apply("manifests", "--env", "prod", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    status = env.cli("status", "manifests", "--env", "prod")
+    assert status.returncode == 0 and "orders-07" in status.stdout, status.stdout + status.stderr
+
+
+def test_an_unknown_env_lists_the_known_ones_before_any_request(env: Env) -> None:
+    _env_project(env)
+    env.reset_stats()
+    result = env.cli("plan", "manifests", "--env", "prd")
+    assert result.returncode == 1
+    assert "--env prd: there is no manifests/vars/prd.yaml (environments: prod, staging)" in result.stderr
+    assert "Traceback" not in result.stderr
+    bad = env.cli("plan", "manifests", "--env", "../x")
+    assert bad.returncode == 1 and "--env expects an environment name" in bad.stderr
+    assert sum(env.stats().get("requests", {}).values()) == 0
+
+
+def test_a_saved_plan_records_the_env_file_and_applies_without_env(env: Env) -> None:
+    _env_project(env)
+    made = env.cli("plan", "manifests", "--env", "prod", "-o", "plan.json")
+    assert made.returncode == 0, made.stdout + made.stderr
+    origin = json.loads((env.cwd / "plan.json").read_text())["origin"]
+    assert origin["var_files"] == ["manifests/vars/prod.yaml"]
+    other = env.apply("plan.json", "--env", "staging")
+    assert other.returncode == 1 and "records the --var, --var-file and --env values" in other.stderr
+    applied = env.apply("plan.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert env.by_name()["orders-07"]["status"] == "ready"

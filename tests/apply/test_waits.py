@@ -151,3 +151,53 @@ def test_a_list_that_keeps_failing_ends_the_waits_with_the_api_error(emu: Runnin
     assert counts.get("start", 0) == 0
     # The poller gave up after a bounded number of failed ticks (each retried by the client), shared by both.
     assert counts["list"] <= 20
+
+
+def test_a_long_wait_says_every_30_seconds_what_it_still_waits_for() -> None:
+    # The clock is manual and drives the poll thread: a precheck of 5m40s is waited for without real time, and
+    # each heartbeat is seen at the first look at or after its 30 s mark (the looks are at most 5 s apart).
+    from dtsflow.apply.events import StepWaiting
+    from dtsflow.apply.guards import TaskState
+    from dtsflow.apply.waits import StepWaiter
+    from dtsflow.clock import ManualClock
+    from tests.apply.test_executor import step
+    from tests.apply.test_poll_schedule import FinishingTasks, run_workers
+
+    clock = ManualClock(start=0.0)  # run_to_next_deadline needs exact sums: a clock at epoch time rounds them
+    tasks = FinishingTasks(clock)
+    log = EventLog()
+    reached: list[str] = []
+    with Poller(tasks, policy=PollPolicy(), clock=clock) as poller:  # type: ignore[arg-type]
+        waiter = StepWaiter(poller, clock.monotonic, log, None)
+        state = TaskState(dts_id="dts-1", status=None, mutated_at=float("-inf"))
+        tasks.finish_in("dts-1", 340)
+
+        def work() -> None:
+            precheck = step(StepKind.PRECHECK)
+            reached.append(waiter.wait("orders", precheck, state, precheck.goal, frozenset({"checkFailed"})))
+
+        run_workers(clock, [work])
+    assert reached == ["checkPass"]
+    beats = [e for e in log.events if isinstance(e, StepWaiting)]
+    assert [(b.task, b.step, b.waiting_for) for b in beats] == [("orders", "precheck", "checkPass")] * 11
+    for mark, beat in enumerate(beats, start=1):
+        assert 30 * mark <= beat.elapsed < 30 * mark + 5, [b.elapsed for b in beats]
+
+
+def test_off_a_terminal_a_heartbeat_is_one_line_naming_the_task_the_status_and_the_time() -> None:
+    import io
+
+    from dtsflow.apply.events import StepWaiting
+    from dtsflow.apply.progress import PlainProgress
+
+    out = io.StringIO()
+    view = PlainProgress(out)
+    view(StepWaiting(task="orders", step="precheck", waiting_for="checkPass", elapsed=331.7))
+    view(StepWaiting(task="orders", step="wait-lag", waiting_for="a replication delay of at most 5s", elapsed=42))
+    view(StepWaiting(task="orders", step="start", waiting_for="running", elapsed=3900))
+    lines = [line.split("] ", 1)[1] for line in out.getvalue().splitlines()]
+    assert lines == [
+        "orders: precheck: still waiting for checkPass, 5m31s",
+        "orders: wait-lag: still waiting for a replication delay of at most 5s, 42s",
+        "orders: start: still waiting for running, 1h05m",
+    ]
