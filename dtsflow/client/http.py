@@ -11,6 +11,7 @@ Never a header, never a body: request bodies hold passwords, and headers hold th
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -35,6 +36,7 @@ from dtsflow.client.models import (
     CreateTaskRequest,
     CreateTaskResponse,
     GetPrecheckResponse,
+    ListPageHead,
     ListTasksRequest,
     ListTasksResponse,
     RenameRequest,
@@ -87,6 +89,32 @@ def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
 
 def _query_string(query: Query) -> str:
     return "&".join(uri_encode(k) if v is None else f"{uri_encode(k)}={uri_encode(v)}" for k, v in query)
+
+
+class _Prefetch:
+    """One call run ahead in a daemon thread (a daemon: a Ctrl-C ends the command without waiting for the call);
+    `result()` waits for it and returns its value or raises what it raised."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="dtsflow-list-page", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Any:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class HttpDtsClient:
@@ -301,37 +329,48 @@ class HttpDtsClient:
         self, *, marker: str = "", page_size: int = 1000, status: str | None = None, task_type: str = "migration"
     ) -> ListTasksResponse:
         """One page of `POST /v1/task/list`."""
+        return _parse(ListTasksResponse, self._list_answer(marker, page_size, status, task_type), "list")
+
+    def _list_answer(self, marker: str, page_size: int, status: str | None, task_type: str) -> Any:
         request = ListTasksRequest(
             type=task_type, status=status, marker=marker or None, max_keys=min(max(page_size, 1), 1000)
         )
-        return _parse(ListTasksResponse, self.call("list", "POST", "/v1/task/list", body=request.body()), "list")
+        return self.call("list", "POST", "/v1/task/list", body=request.body())
 
     def list_tasks(
         self, *, status: str | None = None, page_size: int = 1000, task_type: str = "migration"
     ) -> list[LiveTask]:
+        """Every task of the list, page after page. The next page is asked for as soon as a page's paging fields
+        are read, and arrives while that page's tasks are being read: on a list of many pages the request
+        latency and the reading overlap instead of adding up."""
         tasks: list[LiveTask] = []
-        marker = ""
         seen: set[str] = set()
+        pending = _Prefetch(functools.partial(self._list_answer, "", page_size, status, task_type))
         for _ in range(MAX_PAGES):
-            page = self.list_page(marker=marker, page_size=page_size, status=status, task_type=task_type)
-            tasks.extend(page.task)
-            if len(tasks) > MAX_LIST_TASKS:
-                raise ApiError(
-                    200, "MalformedResponse", f"list holds more than {MAX_LIST_TASKS} tasks; refused", operation="list"
-                )
-            if not page.more:
-                return tasks
-            next_marker = page.next_marker or ""
-            if not next_marker or next_marker in seen:
-                # Terraform's provider loops forever here; a list that cannot advance is an error instead.
+            answer = pending.result()
+            head = _parse(ListPageHead, answer, "list")
+            if len(tasks) + len(head.task) > MAX_LIST_TASKS:  # before asking for another page
                 raise ApiError(
                     200,
                     "MalformedResponse",
-                    "list says more tasks follow but gives no new nextMarker",
+                    f"list holds more than {MAX_LIST_TASKS} tasks; refused",
                     operation="list",
                 )
-            seen.add(next_marker)
-            marker = next_marker
+            next_marker = head.next_marker or ""
+            if head.more:
+                if not next_marker or next_marker in seen:
+                    # Terraform's provider loops forever here; a list that cannot advance is an error instead.
+                    raise ApiError(
+                        200,
+                        "MalformedResponse",
+                        "list says more tasks follow but gives no new nextMarker",
+                        operation="list",
+                    )
+                seen.add(next_marker)
+                pending = _Prefetch(functools.partial(self._list_answer, next_marker, page_size, status, task_type))
+            tasks.extend(_parse(ListTasksResponse, answer, "list").task)
+            if not head.more:
+                return tasks
         raise ApiError(200, "MalformedResponse", f"list did not end after {MAX_PAGES} pages", operation="list")
 
     def get_task(self, dts_id: str) -> LiveTask:

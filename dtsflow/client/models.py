@@ -238,6 +238,12 @@ class ListTasksResponse(_Response):
         return bool(self.is_truncated if self.is_truncated is not None else self.truncated)
 
 
+class ListPageHead(ListTasksResponse):
+    """A list page's paging fields, its tasks not yet read: enough to ask for the next page while reading them."""
+
+    task: list[Any] = Field(default_factory=list)
+
+
 class SuccessResponse(_Response):
     """`{"success": bool, "result": ..., "message": ...}` of precheck / skipPrecheck / start / pause / ..."""
 

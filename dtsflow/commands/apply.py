@@ -151,11 +151,10 @@ def _plan_and_apply(
     journal: Journal,
     timeout: float | None,
 ) -> int:
-    from dtsflow.commands.common import shaped_plan
-    from dtsflow.plan.refresh import fetch_live, manages
+    from dtsflow.commands.common import refresh, shaped_plan
 
     out = sys.stdout
-    live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
+    live = refresh(client, manifests)
     if plan_in is not None:
         from dtsflow.plan.saved import check_origin, check_same_steps, check_stale
 

@@ -56,9 +56,8 @@ def apply_hint(args: PlanArgs) -> str:
 
 
 def run(args: PlanArgs) -> int:
-    from dtsflow.commands.common import check_targets, load, shaped_plan, use_colour, var_files
+    from dtsflow.commands.common import check_targets, load, refresh, shaped_plan, use_colour, var_files
     from dtsflow.commands.connect import open_client
-    from dtsflow.plan.refresh import fetch_live, manages
     from dtsflow.plan.render import render_plan
     from dtsflow.plan.saved import save_plan
 
@@ -70,7 +69,7 @@ def run(args: PlanArgs) -> int:
         check_out_path(args.out)  # before any request
         check_recordable_vars(args.manifests.var)
     with open_client(args.api) as client:
-        live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
+        live = refresh(client, manifests)
         origin = (client.endpoint_label, client.key_digest)
     plan = shaped_plan(manifests, live, args.shape)
     if args.out and not plan.errors:

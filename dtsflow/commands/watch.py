@@ -110,14 +110,13 @@ def _cycle(
     from dtsflow.apply.journal import Journal
     from dtsflow.apply.lock import apply_lock
     from dtsflow.commands.apply import execute
-    from dtsflow.commands.common import load, shaped_plan
-    from dtsflow.plan.refresh import fetch_live, manages
+    from dtsflow.commands.common import load, refresh, shaped_plan
 
     try:
         manifests = load(args.manifests)
         with apply_lock():
             journal = Journal()
-            live = fetch_live(client, manages(manifests.tasks, manifests.prune_prefixes))
+            live = refresh(client, manifests)
             plan = shaped_plan(manifests, live, args.shape)
             if plan.errors:
                 problems = "; ".join(f"{c.task}: {c.error}" for c in plan.errors)

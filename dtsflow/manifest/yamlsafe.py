@@ -29,7 +29,10 @@ try:  # libyaml's C parser is 3-4x faster
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-MAX_ALIAS_NODES = 100_000  # nodes that aliases may add, counted as if expanded
+# Nodes that aliases may add, counted as if expanded: about what the largest plain file can hold (2 MiB rendered,
+# at least 2 bytes a node), so aliases at most double the work a file can ask for. 100,000 refused a generated file
+# of ~4,200 tasks whose ends are aliases of one anchored pair (24 nodes a task).
+MAX_ALIAS_NODES = 1_000_000
 MAX_DEPTH = 64
 
 _STR = "tag:yaml.org,2002:str"

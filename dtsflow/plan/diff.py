@@ -69,10 +69,23 @@ class ConfigDiff:
         return not self.replace and not self.reconfigure and self.resize is None
 
 
-def live_document(task: LiveTask) -> dict[str, Any]:
-    """The live task as the API returned it (API names, only fields it sent, never a password)."""
-    doc: dict[str, Any] = task.model_dump(by_alias=True, exclude_unset=True, mode="json")
+def live_document(task: LiveTask, parts: frozenset[str] | set[str] | None = None) -> dict[str, Any]:
+    """The live task as the API returned it (API names, only fields it sent, never a password).
+
+    `parts`: only these top-level fields (API names), when the caller needs no others: dumping a whole task
+    (progress, tags, sub-statuses) for each of thousands of tasks cost more than comparing them."""
+    include = None if parts is None else {_field_names().get(part, part) for part in parts}
+    doc: dict[str, Any] = task.model_dump(by_alias=True, exclude_unset=True, mode="json", include=include)
     return doc
+
+
+@functools.cache
+def _field_names() -> dict[str, str]:
+    """LiveTask's field names by API name (an unknown field is kept under its API name)."""
+    return {(f.alias or name): name for name, f in LiveTask.model_fields.items()}
+
+
+_IDENTITY_PARTS = frozenset({"dtsId", "dtsIdPos", "dtsIdNeg", "dtsTaskNeg"})  # what the comparison reads besides paths
 
 
 def _flatten(value: Any) -> dict[str, Any]:
@@ -162,6 +175,7 @@ FILTER_PATHS: dict[str, Any] = {
 }
 """The filters the manifest models, each with its comparable form. Unlike other fields, a filter the manifest does
 not set means "no filter": a live filter is a difference, and so is a missing live one that the manifest sets."""
+_FILTER_ROOTS = frozenset(path.split(".", 1)[0] for path in FILTER_PATHS)
 
 
 @functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: 1 and True are equal keys otherwise
@@ -203,27 +217,29 @@ def display(value: Any) -> str | None:
 _MISSING = object()
 
 
-def _live_for(path: str, doc: dict[str, Any], flat: dict[str, Any] | None = None) -> Any:
+def _live_for(path: str, doc: dict[str, Any], flat: dict[str, Any] | None = None, pair: bool | None = None) -> Any:
     """The live value for a request-body path; a few create fields live under `payInfo` in the answer.
 
     `flat`: `_flatten(doc)`, which answers most paths with one dict look-up (a path that ends inside a list or
-    at a whole object is looked up the long way).
+    at a whole object is looked up the long way). `pair`: whether the task is a one-click reverse pair, when the
+    caller knows it already.
     """
     value = _MISSING if flat is None else flat.get(path, _MISSING)
     if value is _MISSING:
         value = _lookup(doc, path)
-    if value is None and path in {
-        "productType",
-        "sourceInstanceType",
-        "targetInstanceType",
-        "crossRegionTag",
-        "standard",
-    }:
-        value = _live_for(f"payInfo.{path}", doc, flat)
-    pair = is_pair_id(str(doc.get("dtsId") or ""))  # a one-click reverse pair also has dtsIdPos/dtsIdNeg
-    if value is None and path == "directionType" and not pair and (doc.get("dtsIdPos") or doc.get("dtsIdNeg")):
-        value = "bidirect"
+    if value is not None:
+        return value
+    if path in _PAY_INFO_PATHS:
+        return _live_for(f"payInfo.{path}", doc, flat, pair)
+    if path == "directionType":
+        if pair is None:
+            pair = is_pair_id(str(doc.get("dtsId") or ""))  # a one-click reverse pair also has dtsIdPos/dtsIdNeg
+        if not pair and (doc.get("dtsIdPos") or doc.get("dtsIdNeg")):
+            return "bidirect"
     return value
+
+
+_PAY_INFO_PATHS = frozenset({"productType", "sourceInstanceType", "targetInstanceType", "crossRegionTag", "standard"})
 
 
 def _sent_keys_only(wanted: Any, live_value: Any) -> Any:
@@ -234,14 +250,29 @@ def _sent_keys_only(wanted: Any, live_value: Any) -> Any:
     return [{k: v for k, v in e.items() if k in keys} if isinstance(e, dict) else e for e in live_value]
 
 
-def _compare(paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any]) -> list[FieldDiff]:
+def _live_values(paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any]) -> dict[str, Any]:
+    """The live value at each desired path (a `schemaMapping` cut down to the keys we send): read once per plan
+    of a task, for both the diff and the fingerprint."""
+    pair = is_pair_id(str(doc.get("dtsId") or ""))
+    values: dict[str, Any] = {}
+    for path, wanted in paths.items():
+        live_value = _live_for(path, doc, flat, pair)
+        if path == "schemaMapping":
+            live_value = _sent_keys_only(wanted, live_value)
+        values[path] = live_value
+    return values
+
+
+def _compare(
+    paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any], live: dict[str, Any] | None = None
+) -> list[FieldDiff]:
+    """The differences at `paths`; `live`: their `_live_values`, when the caller has them."""
+    live = _live_values(paths, doc, flat) if live is None else live
     diffs: list[FieldDiff] = []
     for path, wanted in sorted(paths.items()):
         if path in IGNORED_PATHS or path.rsplit(".", 1)[-1] in SECRET_FIELDS:
             continue
-        live_value = _live_for(path, doc, flat)
-        if path == "schemaMapping":
-            live_value = _sent_keys_only(wanted, live_value)
+        live_value = live[path]
         if wanted == live_value:  # the common case, without normalising
             continue
         want = _normalise(path, wanted)
@@ -277,7 +308,11 @@ def desired_paths(spec: TaskSpec) -> dict[str, Any]:
 
 def _compared_paths(spec: TaskSpec, doc: dict[str, Any]) -> dict[str, Any]:
     """`desired_paths`, and each live filter the manifest does not set (compared with "none")."""
-    paths = desired_paths(spec)
+    return _with_live_filters(desired_paths(spec), doc)
+
+
+def _with_live_filters(paths: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """`paths` (desired), and each live filter they do not set (compared with "none")."""
     for path in FILTER_PATHS:
         if path not in paths and _normalise(path, _lookup(doc, path)) is not None:
             paths[path] = None
@@ -311,19 +346,21 @@ def compare_task(
     spec: TaskSpec, task: LiveTask, doc: dict[str, Any] | None = None
 ) -> tuple[ConfigDiff, dict[str, Any]]:
     """`diff_task`, and the live values it compared (for `fingerprint`), from one reading of the live task."""
-    doc = live_document(task) if doc is None else doc
-    paths = _compared_paths(spec, doc)
+    desired = desired_paths(spec)
+    # Only the parts of the live task that a path can reach (not its progress counters): this runs per task.
+    reachable = {p.split(".", 1)[0] for p in desired} | _FILTER_ROOTS | {"payInfo", "standard"}
+    doc = live_document(task, reachable | _IDENTITY_PARTS) if doc is None else doc
+    paths = _with_live_filters(desired, doc)
     replace_paths = {p: v for p, v in paths.items() if p in REPLACE_PATHS}
     config_paths = {p: v for p, v in paths.items() if p not in REPLACE_PATHS}
-    # Only the parts of the live task that a path can reach (not its progress counters): flattening runs per task.
-    reachable = {p.split(".", 1)[0] for p in paths} | {"payInfo", "standard"}
     flat = _flatten({k: v for k, v in doc.items() if k in reachable})
+    live = _live_values(paths, doc, flat)
     resize = None
-    have = _normalise("standard", _live_for("standard", doc, flat))
+    live_standard = _normalise("standard", _live_for("standard", doc, flat))
     want = _normalise("standard", spec.standard)
-    if have is not None and want is not None and have != want:
-        resize = FieldDiff(path="standard", before=display(have), after=display(want))
-    replace = _compare(replace_paths, doc, flat)
+    if live_standard is not None and want is not None and live_standard != want:
+        resize = FieldDiff(path="standard", before=display(live_standard), after=display(want))
+    replace = _compare(replace_paths, doc, flat, live)
     wants_pair, is_pair = spec.reverse is not None, is_pair_id(task.dts_id)
     if (
         wants_pair != is_pair
@@ -332,20 +369,26 @@ def compare_task(
         replace.append(FieldDiff(path="reverse", before=display(shown[is_pair]), after=display(shown[wants_pair])))
     diff = ConfigDiff(
         replace=replace,
-        reconfigure=_compare(config_paths, doc, flat) + _reverse_diffs(spec, doc),
+        reconfigure=_compare(config_paths, doc, flat, live) + _reverse_diffs(spec, doc),
         resize=resize,
     )
-    return diff, _compared_values(paths, doc, flat)
+    return diff, _compared_values(paths, doc, flat, live)
 
 
-def _compared_values(paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The live values a plan of these desired paths depends on: every compared path, normalised, and the size."""
-    values: dict[str, Any] = {}
-    for path, wanted in paths.items():
-        live_value = _live_for(path, doc, flat)
-        if path == "schemaMapping":
-            live_value = _sent_keys_only(wanted, live_value)
-        values[path] = _normalise(path, live_value)
+def _compared_values(
+    paths: dict[str, Any], doc: dict[str, Any], flat: dict[str, Any] | None = None, live: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The live values a plan of these desired paths depends on: every compared path, normalised, and the size.
+    `live`: their `_live_values`, when the caller has them."""
+    if live is None:
+        live = _live_values(paths, doc, _flatten(doc) if flat is None else flat)
+    values = {
+        # Scalars straight to the remembered normalisation: this runs for every path of every task.
+        path: _normal_scalar(path, value)
+        if type(value) in _SCALARS and path not in FILTER_PATHS
+        else _normalise(path, value)
+        for path, value in live.items()
+    }
     values["standard"] = _normalise("standard", _live_for("standard", doc, flat))
     return values
 

@@ -17,7 +17,7 @@ from dtsflow.client.wire import MANAGED_TAG_KEY, MANAGED_TAG_VALUE
 from dtsflow.errors import PlanError
 from dtsflow.manifest.model import DesiredState, TaskSpec
 from dtsflow.plan import cutover
-from dtsflow.plan.diff import ConfigDiff, compare_task, fingerprint, live_document
+from dtsflow.plan.diff import ConfigDiff, compare_task, fingerprint
 from dtsflow.plan.model import Action, Change, FieldDiff, Orphan, Plan, Step, StepKind, kind_fields
 from dtsflow.plan.transitions import (
     DELETE_DIRECTLY_NOTE,
@@ -324,7 +324,6 @@ def _plan_task(
             error=ambiguous,
         )
     desired = spec.state
-    doc = None
     compared = None
     adopted = False
     if task is None:
@@ -337,8 +336,7 @@ def _plan_task(
             draft = _Draft(Action.CREATE, "the task does not exist", list(cell.steps))
         items: Sequence[PrecheckItem] = ()
     else:
-        doc = live_document(task)
-        cfg, compared = compare_task(spec, task, doc)
+        cfg, compared = compare_task(spec, task)
         draft = _plan_existing(spec, task, cfg, allow_replace=allow_replace, force_config=force_config)
         items = live.precheck.get(task.dts_id, ())
         if not draft.error:
@@ -369,7 +367,7 @@ def _plan_task(
         destructive=any(s.destructive for s in steps) or draft.action is Action.REPLACE,
         precheck=list(items),
         spec=spec,
-        fingerprint=fingerprint(task, spec, doc, compared, precheck=items),
+        fingerprint=fingerprint(task, spec, compared=compared, precheck=items),
         error=draft.error,
         warnings=draft.warnings,
         adopt=adopted,

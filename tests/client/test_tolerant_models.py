@@ -103,6 +103,7 @@ FULL_DOCUMENTS: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (CreatedTask, example("create.json")["dtsTasks"][0]),
     (CreateTaskResponse, example("create.json")),
     (ListTasksResponse, {**example("list_go.json"), "truncated": False}),
+    (models.ListPageHead, {**example("list_go.json"), "truncated": False}),
     (SuccessResponse, {"success": True, "message": "ok", "result": {}}),
     (GetPrecheckResponse, example("get_precheck.json")),
     (ResizeResponse, example("resize.json")),

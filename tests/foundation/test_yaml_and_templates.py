@@ -105,6 +105,21 @@ def test_a_generated_file_of_5000_tasks_validates(tmp_path: Path) -> None:
     assert len(load_manifests([str(manifest)]).tasks) == 5000
 
 
+def test_a_file_of_5000_tasks_sharing_anchored_ends_validates(tmp_path: Path) -> None:
+    """The usual shape of a generated file: each task names its ends through aliases of one anchored pair. What the
+    aliases expand to (13 nodes a task) stays under the alias bound at 5,000 tasks."""
+    ends = (
+        "src: &src {instanceType: public, dbType: mysql, region: bj, host: 10.0.0.12, port: 3306, user: u}, "
+        "dst: &dst {instanceType: public, dbType: kafka, region: bj, host: kafka.internal, port: 9092}"
+    )
+    rest = "standard: large, dataType: [schema, base], objects: [{type: table, src: a.b}]"
+    head = f"version: 1\ntasks:\n  - {{name: gen-first, {ends}, {rest}}}\n"
+    task = f"  - {{name: gen-%05d, src: *src, dst: *dst, {rest}}}\n"
+    manifest = tmp_path / "anchored.yaml"
+    manifest.write_text(head + "".join(task % i for i in range(4999)))
+    assert len(load_manifests([str(manifest)]).tasks) == 5000
+
+
 def test_deep_nesting_is_rejected() -> None:
     with pytest.raises(YamlError, match="nested deeper than 64"):
         load_yaml("[" * 100 + "]" * 100, "deep.yaml")
