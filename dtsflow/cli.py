@@ -334,7 +334,8 @@ def _failure_in_format(args: argparse.Namespace, exc: DtsflowError) -> None:
         return
     from dtsflow.commands.problems import failure_output
 
-    output = failure_output(args.command, fmt, exc)
+    watching = args.command == "status" and getattr(args, "watch", None) is not None  # JSON Lines
+    output = failure_output(args.command, fmt, exc, json_lines=watching)
     if output is None:
         return
     try:

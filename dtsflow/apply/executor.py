@@ -306,7 +306,7 @@ class Executor:
                 message=message,
                 failed_checks=checks or [],
                 elapsed=self._clock() - began,
-                warnings=_status_warnings(change.task, state.dts_id, state.status),
+                warnings=[*state.warnings, *_status_warnings(change.task, state.dts_id, state.status)],
             )
 
         for index, step in enumerate(change.steps):

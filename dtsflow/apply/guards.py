@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dtsflow.apply.events import PrecheckFailure
 from dtsflow.apply.poller import Poller
@@ -48,6 +48,7 @@ class TaskState:
     fresh_create: bool = False  # the id came from a create in this run (a token may have answered an old id)
     regenerated: bool = False
     errmsg: str = ""  # the task's errmsg as last seen by a wait or a re-read
+    warnings: list[str] = field(default_factory=list)  # for the report, whatever the task's outcome
 
     def found(self) -> str:
         """What a failure says about where the task is, with the service's errmsg (e.g. why configFailed)."""

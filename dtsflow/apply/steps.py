@@ -7,6 +7,7 @@ Every kind goes through the level-triggered checks of `dtsflow.apply.guards` and
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Callable
 from typing import assert_never
@@ -282,6 +283,7 @@ class StepRunner:
         failed = [i for i in items if i.failed]
         checks = [PrecheckFailure.of(i) for i in failed]
         allowed = set(step.skip_allowed)
+        state.warnings += unknown_skip_names(step.skip_allowed, [i.name for i in items])
         refused = [i.name for i in failed if i.name not in allowed]
         if not failed or refused:
             what = f"failed checks not in precheck.skip: {', '.join(refused)}" if failed else "no failed item reported"
@@ -298,3 +300,16 @@ class StepRunner:
         if already is None:
             self._waiter.wait(change.task, skip_step, state, skip_step.goal, frozenset(step.fail_on))
         return "skipped failed checks allowed by precheck.skip: " + ", ".join(i.name for i in failed)
+
+
+def unknown_skip_names(skip: list[str], names: list[str]) -> list[str]:
+    """A warning per `precheck.skip` name that is no check item of this precheck, naming the closest one: a typo
+    there skips nothing, and the service's names are easy to mistype."""
+    warnings = []
+    for name in skip:
+        if name in names:
+            continue
+        closest = difflib.get_close_matches(name, names, n=1, cutoff=0.0)
+        hint = f"; did you mean {closest[0]!r}?" if closest else ""
+        warnings.append(f"precheck.skip names {name!r}, which is no check item of this task's precheck{hint}")
+    return warnings

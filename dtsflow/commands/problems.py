@@ -119,10 +119,10 @@ def render_markdown(command: str, failure: Failure) -> str:
     return "\n".join(lines) + "\n"
 
 
-def failure_output(command: str, fmt: str, exc: DtsflowError) -> str | None:
+def failure_output(command: str, fmt: str, exc: DtsflowError, *, json_lines: bool = False) -> str | None:
     """What a command that failed with `exc` prints on stdout in its `--format`; None for the text format (the
     error line on stderr says it all). `apply --format json` prints events, one per line: the failure is one
-    more, `{"event": "error", ...}`."""
+    more, `{"event": "error", ...}`; `json_lines` (`status --watch`) prints the document on one line."""
     failure = Failure.of(exc)
     if fmt == "json":
         document = error_document(failure)
@@ -130,7 +130,7 @@ def failure_output(command: str, fmt: str, exc: DtsflowError) -> str | None:
             document.update(valid=False, files=None, tasks=None, warnings=[])
         if command == "apply":
             return render_json({**document, "event": "error"}, lines=True)
-        return render_json(document)
+        return render_json(document, lines=json_lines)
     if fmt == "markdown":
         return render_markdown(command, failure)
     if fmt == "github":

@@ -435,3 +435,17 @@ def test_the_secrets_of_a_saved_plan_are_checked_once_then_read_when_sent(
     assert code == 0, output
     # once by the pre-flight (before any request), once for the config request that sends it
     assert reads == ["${secret:DB_PASS}", "${secret:DB_PASS}"], reads
+
+
+def test_a_skip_name_that_is_no_check_item_is_warned_about_with_the_closest_name(env: Env) -> None:
+    skip = {"skip": ["srcMysqlBinlogFormt"]}  # a typo: it skips nothing
+    manifest = env.write([task("typo", state="prechecked", src_host="binlog-off.internal", precheck=skip)])
+    result = env.apply(manifest, "--auto-approve")
+    assert result.returncode == 1, result.stdout + result.stderr
+    warning = (
+        "warning: precheck.skip names 'srcMysqlBinlogFormt', which is no check item of this task's precheck; "
+        "did you mean 'srcMysqlBinlogFormat'?"
+    )
+    assert warning in result.stdout
+    report = json_lines(env.apply(manifest, "--auto-approve", "--format", "json").stdout)[-1]
+    assert any("did you mean 'srcMysqlBinlogFormat'?" in w for w in report["tasks"][0]["warnings"]), report

@@ -114,3 +114,12 @@ def test_a_bare_watch_after_the_paths_takes_the_default_interval() -> None:
 
     args = command_args(build_parser().parse_args(["status", "m.yaml", "--watch"]))
     assert isinstance(args, StatusArgs) and args.watch == "10s"
+
+
+def test_an_invalid_manifest_under_watch_is_one_json_line(env: Env) -> None:
+    (env.cwd / "bad.yaml").write_text("version: 1\ntasks:\n  - name: a\n    state: flying\n")
+    result = env.cli("status", "bad.yaml", "--format", "json", "--watch", "5s")
+    assert result.returncode == 1
+    [line] = result.stdout.splitlines()  # JSON Lines, as the refreshes would have been
+    body = json.loads(line)
+    assert body["error"].startswith("invalid manifest") and any(e["path"] == "$.tasks[0].state" for e in body["errors"])

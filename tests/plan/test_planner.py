@@ -404,3 +404,31 @@ def test_destroy_leaves_a_task_dtsflow_did_not_create_unless_adopted() -> None:
     assert any(w.startswith("destroy leaves b (dtsmb) alone") for w in plan.warnings)
     adopted = make_plan(manifests(a, b), Live(tasks=tasks), destroy=True, adopt=["b"])
     assert [ch.task for ch in adopted.changes] == ["a", "b"]
+
+
+def test_a_task_live_under_a_previous_name_is_renamed_first() -> None:
+    old = spec("orders-old", state="ready")
+    s = spec("orders", state="ready", previousNames=["orders-old"])
+    live_old = live(old, "checkPass", dts_id="dtsm1")
+    plan = make_plan(manifests(s, prune=["orders"]), Live(tasks={"orders-old": live_old}))
+    change = one(plan, "orders")
+    assert change.action is Action.RENAME and kinds(change) == ["rename"] and change.renamed_from == "orders-old"
+    assert change.dts_id == "dtsm1" and plan.would_prune == []
+    paused = spec("orders", state="running", previousNames=["orders-old"])
+    started = make_plan(manifests(paused), Live(tasks={"orders-old": live_old}))
+    assert kinds(one(started, "orders"))[:2] == ["rename", "start"]
+    assert one(started, "orders").reason.startswith("renamed from orders-old; ")
+    gone = make_plan(
+        manifests(spec("orders", state="absent", previousNames=["orders-old"])), Live(tasks={"orders-old": live_old})
+    )
+    assert "rename" not in kinds(one(gone, "orders")) and one(gone, "orders").action is Action.DELETE
+
+
+def test_a_task_live_under_its_name_and_a_previous_name_is_an_error_naming_both() -> None:
+    s = spec("orders", state="ready", previousNames=["orders-old"])
+    tasks = {
+        "orders": live(s, "checkPass", dts_id="dtsmA"),
+        "orders-old": live(s, "checkPass", dts_id="dtsmB", name="orders-old"),
+    }
+    change = one(make_plan(manifests(s), Live(tasks=tasks)), "orders")
+    assert change.error is not None and "orders (dtsmA) and orders-old (dtsmB)" in change.error and not change.steps
