@@ -150,14 +150,25 @@ def main() -> int:
     for precheck_s, tasks in zip(args.scales, args.tasks, strict=True):
         r = scale(precheck_s, tasks, args.parallelism, args.latency_ms)
         lists_per_s = r["list"] / r["wall"]
-        met = r["ratio"] <= TARGET_RATIO and lists_per_s <= TARGET_LISTS_PER_S and r["mutating"] <= 4.0
-        ok = ok and met
+        # At least one list per wave sees checkPass and one sees running, plus the refresh's: a floor on the rate.
+        least = 1 + 2 * r["waves"]
+        missed = [
+            name
+            for name, bad in (
+                ("ratio", r["ratio"] > TARGET_RATIO),
+                ("list calls", lists_per_s > TARGET_LISTS_PER_S),
+                ("mutating", r["mutating"] > 4.0),
+            )
+            if bad
+        ]
+        ok = ok and not missed
         ratios.append((precheck_s, r["ratio"]))
         print(
             f"precheck {precheck_s:g} s, {tasks} tasks ({r['waves']:.0f} waves): wall {r['wall']:.3f} s, "
             f"path {r['path']:.3f} s = {r['ratio']:.2f} x path; {r['list']:.0f} list calls = "
-            f"{lists_per_s:.2f}/s; per task {r['mutating']:.2f} mutating, {r['other']:.2f} other requests"
-            f"{'' if met else '  (TARGET MISSED)'}",
+            f"{lists_per_s:.2f}/s (at least {least:.0f} = {least / r['path']:.2f}/s: one a wave sees checkPass, "
+            f"one sees running); per task {r['mutating']:.2f} mutating, {r['other']:.2f} other requests"
+            f"{'  (TARGET MISSED: ' + ', '.join(missed) + ')' if missed else ''}",
             flush=True,
         )
     print("ratios by precheck: " + ", ".join(f"{p:g} s {x:.2f}x" for p, x in ratios))

@@ -69,7 +69,7 @@ BENCHES = (
     Bench(
         "scale",
         ("--sizes", "100", "1000", "10000", "--runs", "1"),
-        r"plan of (\d+ tasks: [\d.]+ s)",
+        r"(plan of \d+ tasks: [\d.]+ s)",
         r"= ([\d.]+ x) the",
         "plan of the largest size vs the 3 s target",
     ),

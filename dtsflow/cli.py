@@ -22,6 +22,9 @@ EVENT_FORMATS = ("text", "json")
 VALIDATE_FORMATS = ("text", "json", "github")
 """`--format` of `validate`: for people, a JSON document, or GitHub workflow commands (annotations)."""
 
+FAILURE_FORMAT_COMMANDS = ("validate", "plan", "apply", "destroy", "show", "status")
+"""Every command with a machine `--format`: its error is printed in that format too (`_failure_in_format`)."""
+
 TYPE_CHECKING = False  # keep `typing` out of `dtsflow --help`
 if TYPE_CHECKING:
     from typing import Any
@@ -330,7 +333,7 @@ def _failure_in_format(args: argparse.Namespace, exc: DtsflowError) -> None:
     """A command asked for a machine format (`--format json|markdown|github`) gets its error in that format on
     stdout too, so that its reader (a script, a pull-request comment, GitHub's annotations) sees why it stopped."""
     fmt = getattr(args, "format", "text")
-    if fmt == "text" or args.command not in ("validate", "plan", "apply", "status"):
+    if fmt == "text" or args.command not in FAILURE_FORMAT_COMMANDS:
         return
     from dtsflow.commands.problems import failure_output
 

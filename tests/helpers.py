@@ -1,4 +1,4 @@
-"""Shared test helpers: run the real CLI in a subprocess, as a user would."""
+"""Shared test helpers: run the real CLI as a process, as a user would."""
 
 from __future__ import annotations
 
@@ -22,13 +22,21 @@ def run_cli(
     env: Mapping[str, str] | None = None,
     input: str | None = None,
     timeout: float = 120,
+    fork: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m dtsflow ARGS...` with this checkout importable; returns the finished process."""
+    """`python -m dtsflow ARGS...` with this checkout importable; returns the finished process.
+
+    The process is forked from a warm server (tests/forkcli.py, which says what that keeps and why) unless
+    `fork=False`, which starts a new interpreter: for the tests of the entry point itself."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.setdefault("NO_COLOR", "1")
     if env:
         full_env.update(env)
+    if fork:
+        from tests import forkcli
+
+        return forkcli.run(args, cwd=cwd, env=full_env, input=input, timeout=timeout)
     return subprocess.run(
         [sys.executable, "-m", "dtsflow", *args],
         cwd=cwd,

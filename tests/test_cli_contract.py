@@ -1,6 +1,7 @@
 """DESIGN §3 through the real CLI: exit codes (usage errors are 1, never 2; Ctrl-C is 130), where the endpoint and
 the credentials may come from, and `~/.bce/config.json` permissions. Offline cases run under the network guard of
-the foundation tests, so "refused before any request" is proven, not assumed."""
+the foundation tests, so "refused before any request" is proven, not assumed. Every run here starts a new
+interpreter (`fork=False`): this is where `python -m dtsflow` itself is tested, not a fork of it."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def manifest(tmp_path: Path) -> Path:
 def offline(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The CLI with every network attempt turned into exit 99 and an empty home directory."""
     base = {"PYTHONPATH": os.pathsep.join([str(NETGUARD), str(REPO)]), "HOME": str(cwd)}
-    result = run_cli(*args, cwd=cwd, env={**base, **env})
+    result = run_cli(*args, cwd=cwd, env={**base, **env}, fork=False)
     assert "NETWORK ATTEMPT" not in result.stderr and result.returncode != 99, result.stderr
     assert "Traceback" not in result.stderr
     return result
@@ -132,17 +133,21 @@ def test_bce_config_profile_is_used_and_refused_when_others_can_read_it(tmp_path
     with start_in_thread(access_key="AK-profile", secret_key=secret, time_scale=0.0) as emu:
         config = _write_profile(tmp_path, "AK-profile", secret, 0o600)
         env = {"HOME": str(tmp_path), "DTSFLOW_ENDPOINT": emu.url}
-        used = run_cli("plan", str(manifest), "--detailed-exitcode", cwd=tmp_path, env=env)
+        used = run_cli("plan", str(manifest), "--detailed-exitcode", cwd=tmp_path, env=env, fork=False)
         assert used.returncode == 2, used.stderr  # signed with the profile's keys: the emulator accepted them
         for mode in (0o640, 0o604, 0o620):
             config.chmod(mode)
-            refused = run_cli("plan", str(manifest), cwd=tmp_path, env=env)
+            refused = run_cli("plan", str(manifest), cwd=tmp_path, env=env, fork=False)
             assert refused.returncode == 1
             assert "too open" in refused.stderr and "chmod 600" in refused.stderr, oct(mode)
             assert secret not in refused.stdout + refused.stderr
         config.chmod(0o600)
         env_wins = run_cli(
-            "plan", str(manifest), cwd=tmp_path, env={**env, "BCE_ACCESS_KEY_ID": "x", "BCE_SECRET_ACCESS_KEY": "y"}
+            "plan",
+            str(manifest),
+            cwd=tmp_path,
+            env={**env, "BCE_ACCESS_KEY_ID": "x", "BCE_SECRET_ACCESS_KEY": "y"},
+            fork=False,
         )
         assert env_wins.returncode == 1 and "InvalidAccessKeyId" in env_wins.stderr
 
@@ -151,7 +156,7 @@ def test_plan_output_file_is_owner_only_even_when_it_existed(tmp_path: Path, man
     out = tmp_path / "plan.json"
     out.write_text("old")
     out.chmod(0o644)
-    result = run_cli("plan", str(manifest), "--emulator", "-o", str(out), cwd=tmp_path)
+    result = run_cli("plan", str(manifest), "--emulator", "-o", str(out), cwd=tmp_path, fork=False)
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert '"format_version"' in out.read_text()
@@ -204,7 +209,7 @@ def test_debug_is_accepted_before_or_after_the_command(tmp_path: Path, where: st
     path = tmp_path / "bad.yaml"
     path.write_text("version: 2\n")
     argv = ["--debug", "validate", str(path)] if where == "before" else ["validate", str(path), "--debug"]
-    result = run_cli(*argv, cwd=tmp_path)
+    result = run_cli(*argv, cwd=tmp_path, fork=False)
     assert result.returncode == 1
     assert "Traceback" in result.stderr and f"{path}:1: $.version: must be 1" in result.stderr
 

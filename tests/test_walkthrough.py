@@ -77,7 +77,9 @@ def test_the_emulator_state_is_private_so_a_second_emulator_run_trusts_it(tmp_pa
     old = os.umask(0o022)
     try:
         for _ in range(2):
-            result = run_cli("plan", "--emulator", manifest, cwd=tmp_path, env={"QUICKSTART_DB_PASSWORD": "x"})
+            result = run_cli(
+                "plan", "--emulator", manifest, cwd=tmp_path, env={"QUICKSTART_DB_PASSWORD": "x"}, fork=False
+            )
             assert result.returncode == 0, result.stderr
     finally:
         os.umask(old)

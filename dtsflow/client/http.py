@@ -116,6 +116,10 @@ class _Prefetch:
             raise self._error
         return self._value
 
+    def settle(self) -> None:
+        """Wait for the call to end, whatever it returns or raises."""
+        self._done.wait()
+
 
 class HttpDtsClient:
     """The DTS API client. Thread-safe: share one instance between all workers of a run."""
@@ -346,31 +350,35 @@ class HttpDtsClient:
         tasks: list[LiveTask] = []
         seen: set[str] = set()
         pending = _Prefetch(functools.partial(self._list_answer, "", page_size, status, task_type))
-        for _ in range(MAX_PAGES):
-            answer = pending.result()
-            head = _parse(ListPageHead, answer, "list")
-            if len(tasks) + len(head.task) > MAX_LIST_TASKS:  # before asking for another page
-                raise ApiError(
-                    200,
-                    "MalformedResponse",
-                    f"list holds more than {MAX_LIST_TASKS} tasks; refused",
-                    operation="list",
-                )
-            next_marker = head.next_marker or ""
-            if head.more:
-                if not next_marker or next_marker in seen:
-                    # Terraform's provider loops forever here; a list that cannot advance is an error instead.
+        try:
+            for _ in range(MAX_PAGES):
+                answer = pending.result()
+                head = _parse(ListPageHead, answer, "list")
+                if len(tasks) + len(head.task) > MAX_LIST_TASKS:  # before asking for another page
                     raise ApiError(
                         200,
                         "MalformedResponse",
-                        "list says more tasks follow but gives no new nextMarker",
+                        f"list holds more than {MAX_LIST_TASKS} tasks; refused",
                         operation="list",
                     )
-                seen.add(next_marker)
-                pending = _Prefetch(functools.partial(self._list_answer, next_marker, page_size, status, task_type))
-            tasks.extend(_parse(ListTasksResponse, answer, "list").task)
-            if not head.more:
-                return tasks
+                next_marker = head.next_marker or ""
+                if head.more:
+                    if not next_marker or next_marker in seen:
+                        # Terraform's provider loops forever here; a list that cannot advance is an error instead.
+                        raise ApiError(
+                            200,
+                            "MalformedResponse",
+                            "list says more tasks follow but gives no new nextMarker",
+                            operation="list",
+                        )
+                    seen.add(next_marker)
+                    pending = _Prefetch(functools.partial(self._list_answer, next_marker, page_size, status, task_type))
+                tasks.extend(_parse(ListTasksResponse, answer, "list").task)
+                if not head.more:
+                    return tasks
+        except Exception:
+            pending.settle()  # none still in flight when the caller closes the client
+            raise
         raise ApiError(200, "MalformedResponse", f"list did not end after {MAX_PAGES} pages", operation="list")
 
     def get_task(self, dts_id: str) -> LiveTask:

@@ -184,11 +184,14 @@ def _plan_and_apply(
 
 
 def _shape_of(plan: Plan) -> PlanShape:
+    """The flags a saved plan was made with, every one of them: re-planned with fewer (without `--force`, say),
+    the steps would differ from the reviewed ones and the plan would be refused as changed."""
     return PlanShape(
         prune=plan.prune,
         allow_replace=plan.allow_replace,
         reconfigure=tuple(plan.reconfigure),
         adopt=tuple(plan.adopt),
+        force=plan.force,
         target=tuple(plan.targets),
         destroy=plan.destroy,
     )

@@ -2,8 +2,8 @@
 GitHub workflow commands (`::error file=...,line=...::message`, shown as annotations on the pull request's files).
 
 `dtsflow validate --format json|github` prints its result this way; the CLI's error boundary uses it so that a
-`plan --format json|markdown`, `apply --format json` or `status --format json` that stops on an error (an invalid
-manifest above all) still prints something its reader can parse on stdout. Every string from a manifest goes
+`plan`/`show --format json|markdown`, `apply`/`destroy --format json` or `status --format json` that stops on an
+error (an invalid manifest or plan file above all) still prints something its reader can parse on stdout. Every string from a manifest goes
 through the sink's escaping (`dtsflow.escape`): a manifest cannot inject a workflow command, markdown or HTML.
 """
 
@@ -19,6 +19,8 @@ from dtsflow.escape import for_markdown, for_markdown_code, for_workflow_message
 
 FORMAT_VERSION = "1"
 ANNOTATION_TITLE = "dtsflow"
+EVENT_COMMANDS = ("apply", "destroy")
+"""Commands whose `--format json` is JSON Lines of events: their error is one more event, `{"event": "error"}`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +123,14 @@ def render_markdown(command: str, failure: Failure) -> str:
 
 def failure_output(command: str, fmt: str, exc: DtsflowError, *, json_lines: bool = False) -> str | None:
     """What a command that failed with `exc` prints on stdout in its `--format`; None for the text format (the
-    error line on stderr says it all). `apply --format json` prints events, one per line: the failure is one
-    more, `{"event": "error", ...}`; `json_lines` (`status --watch`) prints the document on one line."""
+    error line on stderr says it all). `apply`/`destroy --format json` print events, one per line: the failure
+    is one more, `{"event": "error", ...}`; `json_lines` (`status --watch`) prints the document on one line."""
     failure = Failure.of(exc)
     if fmt == "json":
         document = error_document(failure)
         if command == "validate":
             document.update(valid=False, files=None, tasks=None, warnings=[])
-        if command == "apply":
+        if command in EVENT_COMMANDS:
             return render_json({**document, "event": "error"}, lines=True)
         return render_json(document, lines=json_lines)
     if fmt == "markdown":

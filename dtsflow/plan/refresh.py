@@ -10,7 +10,9 @@ them), so that the plan can show why they failed, and the delay of managed one-c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from dtsflow.client.live import Live, PrecheckItem, TaskStatus
 from dtsflow.client.protocol import DtsClient
@@ -33,13 +35,20 @@ def manages(names: Sequence[str] | Mapping[str, object], prefixes: Sequence[str]
 def fetch_live(client: DtsClient, managed: Callable[[str], bool] | None = None) -> Live:
     """Every live task, by name, plus the check items of the `checkFailed` tasks the run manages (`managed`;
     None reads them for every task)."""
-    tasks = client.list_tasks(page_size=LIST_PAGE_SIZE)
-    live = Live.from_tasks(tasks)
-    other_types: dict[str, tuple[str, str]] = {}
-    for kind in OTHER_TASK_TYPES:  # listed by type: an empty type would list all, but the Go SDK requires one
-        for other in client.list_tasks(page_size=LIST_PAGE_SIZE, task_type=kind):
-            if other.task_name and other.task_name not in live.tasks:
-                other_types.setdefault(other.task_name, (kind, other.dts_id))
+    # The other types' lists are asked for meanwhile: their latency overlaps the migration list's.
+    others = [_Background(client.list_tasks, page_size=LIST_PAGE_SIZE, task_type=kind) for kind in OTHER_TASK_TYPES]
+    try:
+        tasks = client.list_tasks(page_size=LIST_PAGE_SIZE)
+        live = Live.from_tasks(tasks)
+        other_types: dict[str, tuple[str, str]] = {}
+        for kind, listed in zip(OTHER_TASK_TYPES, others, strict=True):  # by type: the Go SDK requires one
+            for other in listed.result():
+                if other.task_name and other.task_name not in live.tasks:
+                    other_types.setdefault(other.task_name, (kind, other.dts_id))
+    except Exception:
+        for listed in others:  # none still in flight when the caller closes the client
+            listed.settle()
+        raise
     ours = [
         task
         for task in sorted(live.tasks.values(), key=lambda t: t.task_name)
@@ -64,3 +73,33 @@ def fetch_live(client: DtsClient, managed: Callable[[str], bool] | None = None) 
         delays=delays,
         other_types=other_types,
     )
+
+
+class _Background:
+    """One call in a daemon thread (a Ctrl-C ends the command without waiting for it); `result()` waits for it and
+    returns its value or raises what it raised."""
+
+    def __init__(self, call: Callable[..., Any], **kwargs: Any) -> None:
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = call(**kwargs)
+            except BaseException as exc:  # handed to the caller of result()
+                self._error = exc
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, name="dtsflow-list", daemon=True).start()
+
+    def result(self) -> Any:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def settle(self) -> None:
+        """Wait for the call to end, whatever it returns or raises."""
+        self._done.wait()

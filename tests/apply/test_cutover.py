@@ -188,3 +188,17 @@ def test_the_way_back_is_prechecked_with_the_same_skip_policy(cut: Env) -> None:
     allowed = cut.write([_pair_task(dst=dst, precheck={"skip": ["reverse:srcMysqlBinlogFormat"]})])
     assert cut.apply(allowed, "--auto-approve").returncode == 0
     assert cut.by_name()["orders"]["status"] == "running"
+
+
+def test_a_saved_forced_plan_is_applied_with_its_force(cut: Env) -> None:
+    running = cut.write([task("orders", until={"lag": "5s"})])
+    assert cut.apply(running, "--auto-approve").returncode == 0
+    assert cut.cli("status", running, "--wait-lag", "5s").returncode == 0
+    down = cut.write([task("orders", state="shutdown", until={"lag": "5s"})])
+    forced = cut.cli("plan", down, "--force", "-o", "forced.json")
+    assert forced.returncode == 0 and "forced with --force" in forced.stdout, forced.stdout
+    assert json.loads((cut.cwd / "forced.json").read_text())["force"] is True
+    # Re-planned without --force, the shutdown would be guarded by the gate: other steps than the reviewed ones.
+    applied = cut.apply("forced.json")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert cut.by_name()["orders"]["status"] == "finished"

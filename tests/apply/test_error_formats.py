@@ -127,3 +127,33 @@ def test_a_plan_that_cannot_be_saved_is_one_json_document(env: Env) -> None:
     body = json.loads(result.stdout)  # the error alone: the plan was not printed before the failed save
     assert body["error"].startswith("cannot write plan file no-such-dir/plan.json")
     assert body["errors"] == [{"file": None, "line": None, "column": None, "path": None, "message": body["error"]}]
+
+
+def test_show_reports_a_broken_plan_file_in_its_format(tmp_path: Path) -> None:
+    _write(tmp_path, "plan.json", '{"format_version": "1", "changes": [\n')
+    result = run_cli("show", "plan.json", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1
+    body = json.loads(result.stdout)  # stdout is one error document, as plan's
+    assert body["format_version"] == "1" and "plan.json:2:1: not a dtsflow plan file: broken JSON" in body["error"]
+    assert [e["message"] for e in body["errors"]] == [body["error"]]
+
+    result = run_cli("show", "no-such-plan.json", "--format", "markdown", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("### dtsflow show: cannot read plan file no-such-plan.json")
+    assert "error: cannot read plan file" in result.stderr
+
+
+def test_destroy_json_reports_an_invalid_manifest_as_an_event(env: Env) -> None:
+    bad = _write(env.cwd, "bad.yaml", BAD)
+    env.reset_stats()
+    result = env.cli("destroy", bad, "--auto-approve", "--format", "json")
+    assert result.returncode == 1
+    events = [json.loads(line) for line in result.stdout.splitlines()]  # JSON Lines, as apply's events
+    assert events[-1]["event"] == "error" and events[-1]["error"].startswith("invalid manifest")
+    assert any(e["path"] == "$.tasks[0].state" for e in events[-1]["errors"])
+    assert sum(env.stats()["requests"].values()) == 0
+
+    refused = env.cli("destroy", _write(env.cwd, "plan.json", "{}"), "--format", "json")
+    assert refused.returncode == 1
+    [event] = [json.loads(line) for line in refused.stdout.splitlines()]
+    assert event["event"] == "error" and event["error"].startswith("destroy takes manifests")

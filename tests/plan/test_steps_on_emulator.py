@@ -1,7 +1,8 @@
 """The planned steps work on the emulator's status machine: walk each plan with plain client calls.
 
-Not the executor (issue 6): a few lines that call each step's operation, then poll until a `wait_for` status,
-checking `expect` before each call. It catches a transition table that disagrees with the API's allowed-from rules.
+Not the executor: a few lines that call each step's operation, then poll until a `wait_for` status, checking
+`expect` before each call. It catches a transition table that disagrees with the API's allowed-from rules. The
+emulator runs on a `ManualClock`: a transient status lasts until the test moves the clock, never by real time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pytest
 from dtsflow.client.live import LiveTask
 from dtsflow.client.statuses import RUNNING_STATUSES
 from dtsflow.client.wire import config_body, create_body
+from dtsflow.clock import ManualClock
+from dtsflow.emulator import start_in_thread
 from dtsflow.errors import ApiError
 from dtsflow.manifest.model import TaskSpec
 from dtsflow.plan.model import Change, StepKind
@@ -24,6 +27,20 @@ from tests.plan.factories import manifests, spec
 from tests.plan.test_cli import seed
 
 K = StepKind
+LOOKS = 50  # reads of a status before a step is called stuck; the clock moves a second of emulated time between
+
+
+@pytest.fixture(scope="module")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(scope="module", params=["plain", "variants"])
+def emulator(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Any]:
+    """The emulator in both realism modes, on the module's manual clock (time_scale 0.01: a second of that clock
+    is longer than any emulated phase)."""
+    with start_in_thread(time_scale=0.01, realism=request.param, clock=clock) as running:
+        yield running
 
 
 @pytest.fixture()
@@ -39,7 +56,7 @@ def find(client: Any, name: str) -> LiveTask | None:
     return next((t for t in client.list_tasks() if t.task_name == name), None)
 
 
-def walk(client: Any, change: Change, task_spec: TaskSpec) -> str | None:
+def walk(client: Any, change: Change, task_spec: TaskSpec, clock: ManualClock) -> str | None:
     """Perform the steps of one change; return the final status (None when deleted)."""
     dts_id = change.dts_id
     for step in change.steps:
@@ -67,11 +84,13 @@ def walk(client: Any, change: Change, task_spec: TaskSpec) -> str | None:
         else:
             getattr(client, step.kind.value.replace("-", "_"))(dts_id)
         if step.wait_for:
-            deadline = time.monotonic() + 20
-            while (status := client.get_task(dts_id).status) not in step.wait_for:
+            for _ in range(LOOKS):
+                if (status := client.get_task(dts_id).status) in step.wait_for:
+                    break
                 assert status not in step.fail_on, f"{step.kind} failed: {status}"
-                assert time.monotonic() < deadline, f"{step.kind}: still {status}"
-                time.sleep(0.02)
+                clock.advance(1.0)
+            else:
+                raise AssertionError(f"{step.kind}: still {status} after {LOOKS} s of emulated time")
     final = str(client.get_task(dts_id).status)
     return "running" if final in RUNNING_STATUSES else final  # any of the running family is running
 
@@ -100,47 +119,49 @@ def plan_one(client: Any, task_spec: TaskSpec) -> Change:
         pytest.param("runFailed", "running", "running", id="runFailed->running"),
     ],
 )
-def test_transition_on_emulator(client: Any, admin: Any, status: str | None, state: str, final: str | None) -> None:
+def test_transition_on_emulator(
+    client: Any, admin: Any, clock: ManualClock, status: str | None, state: str, final: str | None
+) -> None:
     task_spec = spec("orders-a", state=state)
     if status is not None:
         seed(admin, (spec("orders-a"), status))
     change = plan_one(client, task_spec)
-    assert walk(client, change, task_spec) == final
+    assert walk(client, change, task_spec, clock) == final
     again = plan_one(client, task_spec)
     assert again.action.value == "no-op", again
 
 
 @pytest.mark.parametrize("status", ["running", "stopped"])
-def test_reconfigure_on_emulator(client: Any, admin: Any, status: str) -> None:
+def test_reconfigure_on_emulator(client: Any, admin: Any, clock: ManualClock, status: str) -> None:
     seed(admin, (spec("orders-a"), status))
     wanted = spec("orders-a", state="running", objects=[{"type": "table", "src": "orders.refunds"}])
     change = plan_one(client, wanted)
     assert change.action.value == "reconfigure"
-    assert walk(client, change, wanted) == "running"
+    assert walk(client, change, wanted, clock) == "running"
     assert plan_one(client, wanted).action.value == "no-op"
 
 
-def test_resize_on_emulator(client: Any, admin: Any) -> None:
+def test_resize_on_emulator(client: Any, admin: Any, clock: ManualClock) -> None:
     seed(admin, (spec("orders-a"), "running"))
     wanted = spec("orders-a", standard="xlarge")
     change = plan_one(client, wanted)
     assert [s.kind for s in change.steps] == [K.RESIZE]
-    walk(client, change, wanted)
+    walk(client, change, wanted, clock)
     assert plan_one(client, wanted).action.value == "no-op"
 
 
-def test_failed_precheck_then_skip_on_emulator(client: Any, admin: Any) -> None:
+def test_failed_precheck_then_skip_on_emulator(client: Any, admin: Any, clock: ManualClock) -> None:
     host = "binlog-off.db.internal"  # the emulator fails srcMysqlBinlogFormat for such a source
     src = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": host, "port": 3306, "user": "u"}
     wanted = spec("orders-a", state="prechecked", src=src, precheck={"skip": ["srcMysqlBinlogFormat"]})
     seed(admin, (wanted, "ready"))
     client.precheck(find(client, "orders-a").dts_id)  # type: ignore[union-attr]
-    deadline = time.monotonic() + 20
-    while (task := find(client, "orders-a")) is not None and task.status != "checkFailed":
-        assert time.monotonic() < deadline, task.status
-        time.sleep(0.02)
+    for _ in range(LOOKS):
+        if (task := find(client, "orders-a")) is None or task.status == "checkFailed":
+            break
+        clock.advance(1.0)
     change = plan_one(client, wanted)
     assert [i.name for i in change.precheck if i.failed] == ["srcMysqlBinlogFormat"]
     assert [s.kind for s in change.steps] == [K.SKIP_PRECHECK]
-    assert walk(client, change, wanted) == "checkPass"
+    assert walk(client, change, wanted, clock) == "checkPass"
     assert plan_one(client, wanted).action.value == "no-op"
