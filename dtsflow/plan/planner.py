@@ -52,7 +52,7 @@ class Manifests(Protocol):
 
 
 def _full_only(spec: TaskSpec) -> bool:
-    return "increment" not in spec.data_type
+    return spec.data_type is not None and "increment" not in spec.data_type
 
 
 def make_step(
@@ -336,7 +336,8 @@ def _plan_task(
             draft = _Draft(Action.CREATE, "the task does not exist", list(cell.steps))
         items: Sequence[PrecheckItem] = ()
     else:
-        cfg, compared = compare_task(spec, task)
+        # A task to delete given by its name only has no config to compare (and its fingerprint covers none).
+        cfg, compared = compare_task(spec, task) if spec.complete else (ConfigDiff(), {})
         draft = _plan_existing(spec, task, cfg, allow_replace=allow_replace, force_config=force_config)
         items = live.precheck.get(task.dts_id, ())
         if not draft.error:
