@@ -14,7 +14,10 @@ when it is predicted to finish instead of geometrically: in the middle of the in
 `precision` (3%) of the duration (each look narrows it, as a bisection over the run's waits), at its end once it
 is narrow; past the end (this task is slower than the earlier ones) it falls back to the fraction schedule. So
 after the first wave of a kind, each wait costs about one list call at its predicted finish, late by at most the
-interval's width. The next list call is the earliest any wait wants, and it serves them all. A long wait settles
+interval's width. The next list call is the earliest any wait wants, held back by up to `gather` (20 ms) for the
+waits that want one just after it, and it serves them all: tasks in flight together a few ms apart then cost one
+call, not one each (a simulated apply of 40 tasks, ten at a time, with 0.3 s prechecks: 18 list calls instead
+of 44, equally fast). A long wait settles
 at one list call every `cap` seconds. `DTSFLOW_POLL_FLOOR` and `DTSFLOW_POLL_CAP` (seconds) override the bounds,
 e.g. for a slow real service.
 
@@ -69,6 +72,7 @@ class PollPolicy:
     cap: float = 5.0
     precision: float = 0.03  # an estimate narrower than this fraction of its duration is not narrowed further
     tail: float = 0.01  # the shortest gap between two looks of a wait whose kind has an estimate
+    gather: float = 0.02  # a list call waits this long at most for the other waits that want one soon after
 
     def gap(self, waited: float) -> float:
         """The time to the next look for a wait of a kind not yet seen finish, that has waited `waited` s."""
@@ -316,6 +320,8 @@ class Poller:
                     break
                 if self._waiters and not self._interrupted:
                     due = min(w.due for w in self._waiters)
+                    # One call for the waits that want one within `gather` of the first: later by that at most.
+                    due = max(w.due for w in self._waiters if w.due <= due + self.policy.gather)
                     if due <= now:
                         break
                     self._clock.wait_until(self._cond, due)
