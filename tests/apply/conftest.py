@@ -85,6 +85,14 @@ class Env:
         assert CANARY not in result.stdout + result.stderr
         return result
 
+    def wait_lag(self, manifest: str) -> None:
+        """`dtsflow status --wait-lag 10s`: a task just started has the emulator's starting replication delay
+        (60 s, falling in 20 emulated seconds), which the cutover gate refuses to shut down above 10 s. A test
+        that shuts a running task down waits as an operator would, rather than on how long a process takes to
+        start."""
+        waited = self.cli("status", manifest, "--wait-lag", "10s")
+        assert waited.returncode == 0, waited.stdout + waited.stderr
+
     def popen_apply(self, *args: str, warm: bool = False, **env: str) -> subprocess.Popen[str]:
         """`dtsflow apply ARGS` in a subprocess; `warm=True` waits for a line on stdin before it starts
         (see warm_apply.py: the caller reads `ready` from stdout, then writes a line to start it)."""

@@ -75,6 +75,7 @@ def test_pause_and_resume(env: Env) -> None:
 
 def test_shutdown_keeps_the_task_finished(env: Env) -> None:
     assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    env.wait_lag("tasks.yaml")
     result = env.apply(env.write([task("orders", state="shutdown")]), "--auto-approve")
     assert result.returncode == 0, result.stdout + result.stderr
     assert env.by_name()["orders"]["status"] == "finished"
@@ -109,6 +110,7 @@ def test_resizing_back_and_forth_makes_each_resize_and_checks_the_size(env: Env)
 
 def test_absent_deletes_and_a_new_generation_creates_again(env: Env) -> None:
     assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    env.wait_lag("tasks.yaml")
     old_id = env.by_name()["orders"]["dtsId"]
     gone = env.apply(env.write([task("orders", state="absent")]), "--auto-approve")
     assert gone.returncode == 0, gone.stdout + gone.stderr
@@ -122,6 +124,7 @@ def test_absent_deletes_and_a_new_generation_creates_again(env: Env) -> None:
 def test_a_token_does_not_resurrect_a_deleted_task_without_the_journal(env: Env) -> None:
     """The journal is lost: generation 0's token comes back; the executor must create a new task."""
     assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    env.wait_lag("tasks.yaml")
     old_id = env.by_name()["orders"]["dtsId"]
     assert env.apply(env.write([task("orders", state="absent")]), "--auto-approve").returncode == 0
     (env.cwd / ".dtsflow" / "journal").unlink()
@@ -288,6 +291,7 @@ def test_parallelism_and_timeout_flags_are_checked(env: Env) -> None:
 
 def test_replace_needs_allow_replace_and_then_makes_a_new_task(env: Env) -> None:
     assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    env.wait_lag("tasks.yaml")
     old_id = env.by_name()["orders"]["dtsId"]
     changed = task("orders")
     changed["dst"] = {"instanceType": "public", "dbType": "mysql", "region": "bj", "host": "db2.internal", "port": 3306}

@@ -28,6 +28,7 @@ def rows_of(env: Env, manifest: str, *flags: str) -> tuple[int, dict[str, dict[s
 
 def test_in_sync_and_the_detailed_exit_code(env: Env) -> None:
     assert env.apply(env.write([task("orders"), task("old")]), "--auto-approve").returncode == 0
+    env.wait_lag("tasks.yaml")
     settled = env.write([task("orders"), task("old", state="shutdown")])
     assert env.apply(settled, "--auto-approve").returncode == 0
     assert env.status("old") == "finished"
