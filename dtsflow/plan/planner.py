@@ -239,7 +239,7 @@ def _plan_existing(
     return _plan_status(spec, status, cfg, ignored)
 
 
-def _match_live(spec: TaskSpec, live: Live) -> tuple[LiveTask | None, str | None, str | None]:
+def match_live(spec: TaskSpec, live: Live) -> tuple[LiveTask | None, str | None, str | None]:
     """The live task a manifest task means: the one with its name, else the one with one of its `previousNames`.
     Returns (task, the previous name it has if any, an error when more than one live task matches)."""
     by_name = live.tasks.get(spec.name)
@@ -313,7 +313,7 @@ def _plan_task(
                 "only and matches them by name: rename the manifest task or the other task"
             ),
         )
-    task, renamed_from, ambiguous = _match_live(spec, live)
+    task, renamed_from, ambiguous = match_live(spec, live)
     if ambiguous:
         return Change(
             task=spec.name,
