@@ -14,7 +14,8 @@ No message built here may contain a secret value: callers pass names and referen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 
@@ -58,11 +59,45 @@ MAX_DIAGNOSTICS = 100
 """At most this many diagnostics are reported per run (a 132-byte template can make tens of thousands)."""
 
 
+_TASK_INDEX = re.compile(r"^\$\.tasks\[\d+\]")
+SHOWN_REPEATS = 3
+"""How many of the other tasks a collapsed diagnostic names (with their lines) before `...`."""
+
+
+def collapse_repeats(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The same message at the same place of several tasks of one file is said once, with how many more tasks it
+    is about and where the first few are: one mistake in a `{% for %}` loop's body is one problem, not 300."""
+    groups: dict[tuple[str, ...], list[Diagnostic]] = {}
+    for index, diagnostic in enumerate(diagnostics):
+        same = _TASK_INDEX.sub("$.tasks[*]", diagnostic.path)
+        key = (diagnostic.file, diagnostic.message, same) if same != diagnostic.path else (str(index),)
+        groups.setdefault(key, []).append(diagnostic)
+    collapsed = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) > 1:
+            others = ", ".join(_task_at(d) for d in group[1 : SHOWN_REPEATS + 1])
+            more = ", ..." if len(group) > SHOWN_REPEATS + 1 else ""
+            first = replace(
+                first, message=f"{first.message} (and the same in {len(group) - 1} more task(s): {others}{more})"
+            )
+        collapsed.append(first)
+    return collapsed
+
+
+def _task_at(diagnostic: Diagnostic) -> str:
+    match = _TASK_INDEX.match(diagnostic.path)
+    task = match.group(0) if match else diagnostic.path
+    return f"{task} at line {diagnostic.line}" if diagnostic.line else task
+
+
 class ManifestError(DtsflowError):
     """One or more manifests are invalid; holds every diagnostic found, not just the first, up to
-    `MAX_DIAGNOSTICS` (`omitted` counts the rest, and the message says so)."""
+    `MAX_DIAGNOSTICS` (`omitted` counts the rest, and the message says so). The same problem of many tasks made
+    by one template line is one diagnostic (`collapse_repeats`)."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        diagnostics = collapse_repeats(diagnostics)
         self.diagnostics = diagnostics[:MAX_DIAGNOSTICS]
         self.omitted = len(diagnostics) - len(self.diagnostics)
         count = len(diagnostics)

@@ -45,17 +45,18 @@ def create_body(spec: TaskSpec) -> dict[str, Any]:
 
     The top level takes only `bcerds` or `public`; the manifest's detailed type goes into `orderInfo` only.
     """
+    src, dst = spec.ends()
     body: dict[str, Any] = {
         "productType": spec.product_type,
         "type": spec.type,
         "standard": spec.standard,
-        "sourceInstanceType": top_level_instance_type(spec.src.instance_type),
-        "targetInstanceType": top_level_instance_type(spec.dst.instance_type),
+        "sourceInstanceType": top_level_instance_type(src.instance_type),
+        "targetInstanceType": top_level_instance_type(dst.instance_type),
         "crossRegionTag": cross_region_tag(spec),
         "directionType": spec.direction_type,
         "orderInfo": {
-            "src": {"instanceType": spec.src.instance_type, "dbType": spec.src.db_type, "region": spec.src.region},
-            "dst": {"instanceType": spec.dst.instance_type, "dbType": spec.dst.db_type, "region": spec.dst.region},
+            "src": {"instanceType": src.instance_type, "dbType": src.db_type, "region": src.region},
+            "dst": {"instanceType": dst.instance_type, "dbType": dst.db_type, "region": dst.region},
         },
         "bindTags": managed_tags(),
     }
@@ -89,12 +90,13 @@ def connection(endpoint: Endpoint, resolve: SecretResolver | None) -> dict[str, 
 
 def config_body(spec: TaskSpec, resolve: SecretResolver | None = None) -> dict[str, Any]:
     """ConfigArgs for `POST /v1/task/{id}/config`, with `api.config` deep-merged in last."""
+    src, dst = spec.ends()
     body: dict[str, Any] = {
         "type": spec.type,
         "taskName": spec.name,
-        "dataType": list(spec.data_type),
-        "srcConnection": connection(spec.src, resolve),
-        "dstConnection": connection(spec.dst, resolve),
+        "dataType": list(spec.data_types()),
+        "srcConnection": connection(src, resolve),
+        "dstConnection": connection(dst, resolve),
         "schemaMapping": [
             {"type": o.type, "src": o.src, "dst": o.dst if o.dst is not None else o.src, "where": o.where or ""}
             for o in spec.objects
@@ -157,11 +159,12 @@ def rollback_config_body(spec: TaskSpec, resolve: SecretResolver | None = None) 
     forward = config_body(spec, resolve)
     forward.pop("taskName")
     back_objects = spec.reverse.objects
+    src, dst = spec.ends()
     back: dict[str, Any] = {
         "type": spec.type,
         "dataType": list(spec.reverse.data_type),
-        "srcConnection": connection(spec.dst, resolve),
-        "dstConnection": connection(spec.src, resolve),
+        "srcConnection": connection(dst, resolve),
+        "dstConnection": connection(src, resolve),
         "schemaMapping": _mapping(back_objects) if back_objects is not None else _mapping(spec.objects, swap=True),
         "granularity": spec.granularity,
     }
@@ -181,4 +184,4 @@ def switch_position(spec: TaskSpec) -> dict[str, str] | None:
 
 def secret_names(spec: TaskSpec) -> list[str]:
     """Every secret reference a task needs to be configured (checked before any request is sent)."""
-    return [e.password for e in (spec.src, spec.dst) if e.password is not None]
+    return [e.password for e in (spec.src, spec.dst) if e is not None and e.password is not None]

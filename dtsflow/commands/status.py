@@ -1,8 +1,9 @@
 """`dtsflow status PATH...`: each manifest task's live status, whether it is in sync, progress, increment delay,
 the service's expected end of the full load and the last precheck.
 
-Costs one list call (pages of up to 1000), plus one precheck read per task that is `checkFailed` (the only
-status whose check items explain something). Read-only: never a mutating call.
+Costs the list calls of a plan (the migration tasks, pages of up to 1000, and the other types, whose names a
+manifest task may not take), plus one precheck read per task that is `checkFailed` (the only status whose check
+items explain something). Read-only: never a mutating call.
 
 "In sync" is the planner's answer, not a copy of it: the rows' live tasks are planned against the manifests
 (offline, no further call) and a task is in sync when `dtsflow plan` would plan nothing for it, so a config
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ class TaskStatusRow:
     in_sync: bool | None = None  # None until `mark_sync` asked the planner
     out_of_sync: str = ""  # why not: the plan's reason or error
     expected_finish: str | None = None  # the service's expected end of the full load, ISO 8601 UTC
+    renamed_from: str | None = None  # `previousNames`: the live task still has this name, to be renamed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class TaskStatusRow:
             "base_percent": self.base_percent,
             "increment_delay": self.increment_delay,
             "expected_finish": self.expected_finish,
+            "renamed_from": self.renamed_from,
             "errmsg": self.errmsg,
             "precheck": [
                 {"name": i.name, "status": i.status, "message": i.message, "description": i.subscription}
@@ -71,19 +74,22 @@ class TaskStatusRow:
 def collect(
     tasks: Mapping[str, TaskSpec], live: list[LiveTask], get_precheck: Callable[[str], Iterable[PrecheckItem]]
 ) -> list[TaskStatusRow]:
-    """Rows in manifest order; `get_precheck(dts_id)` reads the check items of a checkFailed task."""
+    """Rows in manifest order; `get_precheck(dts_id)` reads the check items of a checkFailed task. The live task
+    of a row is the one the planner matches (by name, a `deleted` task's name being free again, else by one of
+    its `previousNames`: a task not renamed yet)."""
+    from dtsflow.client.live import Live
+    from dtsflow.plan.planner import match_live
     from dtsflow.plan.transitions import STARTED_STATUSES
 
-    by_name: dict[str, list[LiveTask]] = {}
-    for task in live:
-        if task.task_name and task.status != TaskStatus.DELETED:  # its name is free again, as in a plan
-            by_name.setdefault(task.task_name, []).append(task)
+    indexed = Live.from_tasks(live)
     rows: list[TaskStatusRow] = []
     for name, spec in tasks.items():
-        found = by_name.get(name, [])
-        row = TaskStatusRow(task=name, desired=str(spec.state))
-        if found:
-            task = found[0]
+        # Matching more than one live task is the planner's error (in the row's `out_of_sync`); the row shows
+        # the task with the name.
+        matched, renamed_from, _ambiguous = match_live(spec, indexed)
+        task = matched or indexed.tasks.get(name)
+        row = TaskStatusRow(task=name, desired=str(spec.state), renamed_from=renamed_from)
+        if task is not None:
             row.dts_id, row.status, row.errmsg = task.dts_id, task.status, task.errmsg
             # Before a start the numbers are placeholders (0%, 0s), not progress. After a shutdown the load is
             # history and nothing replicates: the service's delay only counts the seconds since, so none is shown.
@@ -93,7 +99,7 @@ def collect(
                 row.increment_delay = task.delay
                 finish = task.expected_finish
                 row.expected_finish = _iso(finish) if finish is not None else None
-            row.duplicates = [t.dts_id for t in found[1:]]
+            row.duplicates = list(indexed.duplicates.get(task.task_name, ()))[1:]
             if task.status == TaskStatus.RETRYING:
                 row.warnings.append(retrying_warning(name, task.dts_id))
             if task.status == TaskStatus.CHECK_FAILED:
@@ -108,18 +114,33 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def mark_sync(rows: list[TaskStatusRow], manifests: Manifests, live: list[LiveTask]) -> None:
-    """Set each row's `in_sync` from the plan of these manifests against these live tasks: in sync when the plan
-    has nothing to do for the task (no step, no config change, no error). Pure: the rows' check items are the
-    plan's, and nothing else is read."""
+def mark_sync(
+    rows: list[TaskStatusRow],
+    manifests: Manifests,
+    live: list[LiveTask],
+    others: Mapping[str, Sequence[LiveTask]] | None = None,
+) -> None:
+    """Set each row's `in_sync` from the plan of these manifests against these live tasks (and `others`, the
+    tasks of the other types by type, whose names the planner checks): in sync when the plan has nothing to do
+    for the task (no step, no config change, no error). Pure: the rows' check items are the plan's, and nothing
+    else is read."""
     from dtsflow.client.live import Live
     from dtsflow.plan.model import Action
     from dtsflow.plan.planner import make_plan
+    from dtsflow.plan.refresh import other_types_by_name
 
     indexed = Live.from_tasks(live, {r.dts_id: r.precheck for r in rows if r.dts_id and r.precheck})
     # Two live tasks with one name make the planner refuse the whole plan; the row already lists them and is
     # not in sync (apply would refuse it too), and the other tasks can still be judged.
-    plan = make_plan(manifests, Live(tasks=indexed.tasks, orphans=indexed.orphans, precheck=indexed.precheck))
+    plan = make_plan(
+        manifests,
+        Live(
+            tasks=indexed.tasks,
+            orphans=indexed.orphans,
+            precheck=indexed.precheck,
+            other_types=other_types_by_name(others or {}, indexed.tasks),
+        ),
+    )
     changes = {c.task: c for c in plan.changes}
     for row in rows:
         change = changes.get(row.task)
@@ -152,6 +173,8 @@ def render_text(rows: list[TaskStatusRow]) -> str:
             f"{row.task:<28} {row.desired:<11} {row.status or '(absent)':<14} {_sync_cell(row):<4} {percent:>6} "
             f"{delay:>7}  {row.dts_id or '-'}"
         )
+        if row.renamed_from:
+            lines.append(f"    to be renamed from {row.renamed_from}")
         if row.out_of_sync:
             lines.append(f"    not in sync: {row.out_of_sync}")
         if row.expected_finish:
@@ -284,13 +307,15 @@ def run(args: StatusArgs) -> int:
 
 
 def read_rows(client: DtsClient, manifests: Manifests) -> list[TaskStatusRow]:
-    """One reading: the list, the check items of `checkFailed` tasks, and each row's sync from the planner."""
+    """One reading: the lists (migration tasks, and the other types, whose names the planner checks), the check
+    items of `checkFailed` tasks, and each row's sync from the planner."""
     from dtsflow.client.reverse import is_pair_id
+    from dtsflow.plan.refresh import list_live
 
     def checks(dts_id: str) -> list[PrecheckItem]:  # a pair's items are both directions' (rollback/precheck)
         return client.get_rollback_precheck(dts_id).items if is_pair_id(dts_id) else client.get_precheck(dts_id)
 
-    live = client.list_tasks()
+    live, others = list_live(client)
     rows = collect(manifests.tasks, live, checks)
-    mark_sync(rows, manifests, live)
+    mark_sync(rows, manifests, live, others)
     return rows

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dtsflow.errors import ConfigError, Diagnostic, ManifestError
+from dtsflow.errors import ConfigError, Diagnostic, ManifestError, collapse_repeats
 from dtsflow.manifest.envvars import EnvPolicy
 from dtsflow.manifest.grammar import IDENTIFIER_RE, SECRET_MARK
 from dtsflow.manifest.messages import json_path, message_for
@@ -496,7 +496,7 @@ def _check_run(
                 loaded.tasks[spec.name] = spec
                 loaded.locations[spec.name] = (file, line)
                 where[spec.name] = (file, path, result)
-        loaded.warnings.extend(result.warnings)
+        loaded.warnings.extend(collapse_repeats(result.warnings))  # as errors are: once per loop body
         if result.prune_prefix is not None and result.prune_prefix[0] not in loaded.prune_prefixes:
             loaded.prune_prefixes.append(result.prune_prefix[0])
         problems.extend(sorted(file_problems, key=lambda d: d.line or 0))

@@ -16,8 +16,18 @@ from functools import cache
 from types import UnionType
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails
 
 from dtsflow.manifest.grammar import DURATION_PATTERN, SECRET_REF_PATTERN, TASK_NAME_PATTERN, parse_duration
 
@@ -215,12 +225,12 @@ class TaskSpec(StrictModel):
     state: Annotated[DesiredState, Field(strict=False)] = DesiredState.RUNNING  # str -> enum
     type: Literal["migration"] = "migration"
     product_type: Literal["postpay"] = "postpay"
-    standard: Standard
+    standard: Standard | None = None  # required unless `state: absent` (see _what_to_migrate)
     direction_type: Literal["single"] = "single"
     cross_region_tag: Literal[0, 1] | None = None
-    src: Endpoint
-    dst: Endpoint
-    data_type: Annotated[list[DataType], Field(min_length=1)]
+    src: Endpoint | None = None
+    dst: Endpoint | None = None
+    data_type: Annotated[list[DataType], Field(min_length=1)] | None = None
     granularity: Literal["instance", "dbtb"] = "dbtb"
     objects: list[ObjectMapping] = Field(default_factory=list)
     columns: Annotated[
@@ -273,10 +283,54 @@ class TaskSpec(StrictModel):
     def _normalise_standard(cls, value: object) -> object:
         return _normalise_standard(value)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _what_to_migrate(cls, data: Any, handler: ModelWrapValidatorHandler[TaskSpec]) -> TaskSpec:
+        """standard, src, dst and dataType are required unless `state: absent`: a task to delete needs only its name
+        (what is given is validated all the same). A missing one is `missing` at its own path, with the other
+        errors of the task."""
+        missing: list[InitErrorDetails] = []
+        if isinstance(data, dict) and data.get("state", DesiredState.RUNNING.value) != DesiredState.ABSENT.value:
+            missing = [
+                InitErrorDetails(type="missing", loc=(alias,), input=data)
+                for alias, name in WHAT_TO_MIGRATE
+                if data.get(alias) is None and data.get(name) is None
+            ]
+        try:
+            spec = handler(data)
+        except ValidationError as exc:
+            if not missing:
+                raise
+            errors = [
+                InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                for e in exc.errors()
+            ]
+            raise ValidationError.from_exception_data(cls.__name__, missing + errors, hide_input=True) from None
+        if missing:
+            raise ValidationError.from_exception_data(cls.__name__, missing, hide_input=True)
+        return spec
+
+    @property
+    def complete(self) -> bool:
+        """Whether the task says what to migrate: every task but one with `state: absent` given by name only."""
+        return None not in (self.standard, self.src, self.dst, self.data_type)
+
+    def ends(self) -> tuple[Endpoint, Endpoint]:
+        """(src, dst), for code that only runs for a task that has them (validation made sure of it)."""
+        if self.src is None or self.dst is None:
+            raise ValueError(f"task {self.name} names no src and dst (state: absent)")
+        return self.src, self.dst
+
+    def data_types(self) -> list[DataType]:
+        """dataType, for code that only runs for a task that has it."""
+        if self.data_type is None:
+            raise ValueError(f"task {self.name} names no dataType (state: absent)")
+        return self.data_type
+
     @property
     def incremental(self) -> bool:
         """Whether the task keeps replicating after its load (`increment` in dataType)."""
-        return "increment" in self.data_type
+        return self.data_type is not None and "increment" in self.data_type
 
     @property
     def desired_direction(self) -> Direction | None:
@@ -286,8 +340,14 @@ class TaskSpec(StrictModel):
     @property
     def derived_cross_region_tag(self) -> int:
         """1 iff both ends are Baidu cloud databases (any of them, SCS to SCS too) in different regions."""
+        if self.src is None or self.dst is None:
+            return 0
         both_cloud = self.src.instance_type in CLOUD_INSTANCE_TYPES and self.dst.instance_type in CLOUD_INSTANCE_TYPES
         return 1 if both_cloud and self.src.region != self.dst.region else 0
+
+
+WHAT_TO_MIGRATE = (("standard", "standard"), ("src", "src"), ("dst", "dst"), ("dataType", "data_type"))
+"""The task fields (alias, attribute) that only a task with `state: absent` may leave out."""
 
 
 def _without_none(annotation: Any) -> Any:

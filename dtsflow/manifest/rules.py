@@ -72,10 +72,11 @@ def check_task(spec: TaskSpec) -> list[Problem]:
 
 def _problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
     problems: list[tuple[Loc, str, Loc | None]] = []
-    gateways = [side for side, end in (("src", spec.src), ("dst", spec.dst)) if end.instance_type == "bcegateway"]
+    given = [(side, end) for side, end in (("src", spec.src), ("dst", spec.dst)) if end is not None]  # absent: maybe
+    gateways = [side for side, end in given if end.instance_type == "bcegateway"]
     if len(gateways) > 1:
         problems.append((("dst", "instanceType"), "bcegateway can be used on at most one side of a task", None))
-    for side, end in (("src", spec.src), ("dst", spec.dst)):
+    for side, end in given:
         if end.instance_type in CLOUD_INSTANCE_TYPES:
             if end.instance_id is None:
                 problems.append(((side,), f"instanceId is required for instanceType {end.instance_type}", None))
@@ -91,11 +92,11 @@ def _problems(spec: TaskSpec) -> list[tuple[Loc, str, Loc | None]]:
             (("crossRegionTag",), f"crossRegionTag must be {derived} here ({why}); it is derived, leave it out", None)
         )
     seen: set[str] = set()
-    for i, item in enumerate(spec.data_type):
+    for i, item in enumerate(spec.data_type or []):
         if item in seen:
             problems.append((("dataType", i), f"{item!r} is listed twice", None))
         seen.add(item)
-    if spec.granularity == "dbtb" and not spec.objects:
+    if spec.granularity == "dbtb" and not spec.objects and spec.complete:  # a task to delete by name needs none
         problems.append(
             (
                 ("objects",),

@@ -29,7 +29,10 @@ def manifest_schema() -> dict[str, Any]:
     defs = schema["$defs"]
     defs["TaskSpec"]["required"] = ["name"]
     defs["Endpoint"].pop("required", None)
-    defs["TaskSpec"]["description"] += " Fields other than `name` may come from `defaults`."
+    defs["TaskSpec"]["description"] += (
+        " Fields other than `name` may come from `defaults`. `standard`, `src`, `dst` and `dataType` are required"
+        " unless `state: absent`: a task to delete needs only its `name` (what it does give is still checked)."
+    )
     return schema
 
 

@@ -300,7 +300,7 @@ def desired_paths(spec: TaskSpec) -> dict[str, Any]:
     """
     paths = _flatten({k: v for k, v in create_body(spec).items() if k not in PAIR_FIELDS})
     paths.update(_flatten(config_body(spec)))
-    for end, endpoint in (("srcConnection", spec.src), ("dstConnection", spec.dst)):
+    for end, endpoint in zip(("srcConnection", "dstConnection"), spec.ends(), strict=True):
         if top_level_instance_type(endpoint.instance_type) == TOP_LEVEL_OTHER:
             paths.pop(f"{end}.region", None)
     return paths
@@ -326,7 +326,7 @@ def _reverse_diffs(spec: TaskSpec, doc: dict[str, Any]) -> list[FieldDiff]:
         return []
     wanted = _flatten(rollback_config_body(spec)["dtsTaskNeg"])
     wanted.pop("type", None)
-    for end, endpoint in (("srcConnection", spec.dst), ("dstConnection", spec.src)):  # the ends swapped
+    for end, endpoint in zip(("dstConnection", "srcConnection"), spec.ends(), strict=True):  # the ends swapped
         if top_level_instance_type(endpoint.instance_type) == TOP_LEVEL_OTHER:
             wanted.pop(f"{end}.region", None)
     return [
@@ -423,6 +423,8 @@ def fingerprint(
             payload["failedChecks"] = failed
         if compared is not None:
             payload["compared"] = compared
+        elif spec is not None and not spec.complete:
+            payload["compared"] = {}  # a task to delete given by its name only: no config compared (as planned)
         elif spec is not None:
             doc = live_document(task) if doc is None else doc
             payload["compared"] = _compared_values(_compared_paths(spec, doc), doc)

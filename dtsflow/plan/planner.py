@@ -52,7 +52,7 @@ class Manifests(Protocol):
 
 
 def _full_only(spec: TaskSpec) -> bool:
-    return "increment" not in spec.data_type
+    return spec.data_type is not None and "increment" not in spec.data_type
 
 
 def make_step(
@@ -239,7 +239,7 @@ def _plan_existing(
     return _plan_status(spec, status, cfg, ignored)
 
 
-def _match_live(spec: TaskSpec, live: Live) -> tuple[LiveTask | None, str | None, str | None]:
+def match_live(spec: TaskSpec, live: Live) -> tuple[LiveTask | None, str | None, str | None]:
     """The live task a manifest task means: the one with its name, else the one with one of its `previousNames`.
     Returns (task, the previous name it has if any, an error when more than one live task matches)."""
     by_name = live.tasks.get(spec.name)
@@ -313,7 +313,7 @@ def _plan_task(
                 "only and matches them by name: rename the manifest task or the other task"
             ),
         )
-    task, renamed_from, ambiguous = _match_live(spec, live)
+    task, renamed_from, ambiguous = match_live(spec, live)
     if ambiguous:
         return Change(
             task=spec.name,
@@ -336,7 +336,8 @@ def _plan_task(
             draft = _Draft(Action.CREATE, "the task does not exist", list(cell.steps))
         items: Sequence[PrecheckItem] = ()
     else:
-        cfg, compared = compare_task(spec, task)
+        # A task to delete given by its name only has no config to compare (and its fingerprint covers none).
+        cfg, compared = compare_task(spec, task) if spec.complete else (ConfigDiff(), {})
         draft = _plan_existing(spec, task, cfg, allow_replace=allow_replace, force_config=force_config)
         items = live.precheck.get(task.dts_id, ())
         if not draft.error:

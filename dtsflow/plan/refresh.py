@@ -14,9 +14,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dtsflow.client.live import Live, PrecheckItem, TaskStatus
+from dtsflow.client.live import Live, LiveTask, PrecheckItem, TaskStatus
 from dtsflow.client.protocol import DtsClient
 from dtsflow.client.statuses import RUNNING_STATUSES
+from dtsflow.manifest.model import TaskSpec
 
 LIST_PAGE_SIZE = 1000
 
@@ -25,30 +26,47 @@ OTHER_TASK_TYPES = ("bidirect", "group", "rollback")
 """Task types besides `migration` that the list can show (the API documentation's list filter)."""
 
 
-def manages(names: Sequence[str] | Mapping[str, object], prefixes: Sequence[str]) -> Callable[[str], bool]:
-    """Whether a run manages a task name: a manifest names it, or it starts with a `prune.prefix`."""
-    named = frozenset(names)
+def manages(tasks: Mapping[str, TaskSpec], prefixes: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a run manages a task name: a manifest names it, as a task's name or one of its `previousNames` (a
+    task not renamed yet is still under that name), or it starts with a `prune.prefix`."""
+    named = frozenset(tasks) | {old for spec in tasks.values() for old in spec.previous_names}
     prefix_tuple = tuple(prefixes)
     return lambda name: name in named or (bool(prefix_tuple) and name.startswith(prefix_tuple))
+
+
+def list_live(client: DtsClient) -> tuple[list[LiveTask], dict[str, list[LiveTask]]]:
+    """Every migration task, and the tasks of each other type (`OTHER_TASK_TYPES`, by type). The other types'
+    lists are asked for meanwhile: their latency overlaps the migration list's."""
+    others = [_Background(client.list_tasks, page_size=LIST_PAGE_SIZE, task_type=kind) for kind in OTHER_TASK_TYPES]
+    try:
+        tasks = client.list_tasks(page_size=LIST_PAGE_SIZE)
+        # by type: an empty type would list all, but the Go SDK requires one
+        return tasks, {kind: listed.result() for kind, listed in zip(OTHER_TASK_TYPES, others, strict=True)}
+    except Exception:
+        for listed in others:  # none still in flight when the caller closes the client
+            listed.settle()
+        raise
+
+
+def other_types_by_name(
+    others: Mapping[str, Sequence[LiveTask]], migration: Mapping[str, object]
+) -> dict[str, tuple[str, str]]:
+    """`Live.other_types`: the tasks of the other types by name, (type, dtsId), leaving out the names a live
+    migration task holds (`migration`, by name: that task is the one a manifest name means)."""
+    other_types: dict[str, tuple[str, str]] = {}
+    for kind, listed in others.items():
+        for other in listed:
+            if other.task_name and other.task_name not in migration:
+                other_types.setdefault(other.task_name, (kind, other.dts_id))
+    return other_types
 
 
 def fetch_live(client: DtsClient, managed: Callable[[str], bool] | None = None) -> Live:
     """Every live task, by name, plus the check items of the `checkFailed` tasks the run manages (`managed`;
     None reads them for every task)."""
-    # The other types' lists are asked for meanwhile: their latency overlaps the migration list's.
-    others = [_Background(client.list_tasks, page_size=LIST_PAGE_SIZE, task_type=kind) for kind in OTHER_TASK_TYPES]
-    try:
-        tasks = client.list_tasks(page_size=LIST_PAGE_SIZE)
-        live = Live.from_tasks(tasks)
-        other_types: dict[str, tuple[str, str]] = {}
-        for kind, listed in zip(OTHER_TASK_TYPES, others, strict=True):  # by type: the Go SDK requires one
-            for other in listed.result():
-                if other.task_name and other.task_name not in live.tasks:
-                    other_types.setdefault(other.task_name, (kind, other.dts_id))
-    except Exception:
-        for listed in others:  # none still in flight when the caller closes the client
-            listed.settle()
-        raise
+    tasks, others = list_live(client)
+    live = Live.from_tasks(tasks)
+    other_types = other_types_by_name(others, live.tasks)
     ours = [
         task
         for task in sorted(live.tasks.values(), key=lambda t: t.task_name)

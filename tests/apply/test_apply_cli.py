@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -453,3 +454,33 @@ def test_a_skip_name_that_is_no_check_item_is_warned_about_with_the_closest_name
     assert warning in result.stdout
     report = json_lines(env.apply(manifest, "--auto-approve", "--format", "json").stdout)[-1]
     assert any("did you mean 'srcMysqlBinlogFormat'?" in w for w in report["tasks"][0]["warnings"]), report
+
+
+def test_a_task_to_delete_needs_only_its_name(env: Env) -> None:
+    assert (
+        env.apply(env.write([task("orders", state="ready"), task("users", state="ready")]), "--auto-approve").returncode
+        == 0
+    )
+    manifest = env.write([{"name": "orders", "state": "absent"}, task("users", state="ready")])
+    assert validate(env, manifest).returncode == 0
+    made = env.cli("plan", manifest, "-o", "plan.json")  # a saved plan too: made, checked for staleness, applied
+    assert made.returncode == 0, made.stdout + made.stderr
+    result = env.apply("plan.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "orders" not in env.by_name() and env.status("users") == "ready"
+    again = env.cli("plan", manifest, "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr  # absent, as desired
+
+    # What an absent task gives is still checked; any other state still needs what to migrate.
+    given = env.write([{"name": "orders", "state": "absent", "dst": {"port": "x"}}], name="bad.yaml")
+    bad = validate(env, given)
+    assert bad.returncode == 1 and "$.tasks[0].dst.port: must be an integer" in bad.stderr, bad.stderr
+    running = env.write([{"name": "orders", "state": "running"}], name="running.yaml")
+    missing = validate(env, running)
+    assert missing.returncode == 1, missing.stderr
+    for field in ("standard", "src", "dst", "dataType"):
+        assert f"$.tasks[0].{field}: required field is missing" in missing.stderr, missing.stderr
+
+
+def validate(env: Env, manifest: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("validate", manifest, cwd=env.cwd, env=env.env())

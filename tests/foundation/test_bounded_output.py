@@ -17,6 +17,17 @@ def test_a_tiny_manifest_cannot_flood_stderr(tmp_path: Path, watched_endpoint: t
     result = guarded_cli("validate", str(manifest), endpoint=watched_endpoint[0])
     assert result.returncode == 1
     problems = [line for line in result.stderr.splitlines() if "flood.yaml:" in line]
+    assert 0 < len(problems) < 10  # the same problems of 20,000 tasks from one line: each said once
+    assert all("(and the same in 19999 more task(s): $.tasks[1] at line 2, " in p for p in problems), problems
+    # Problems that differ (one per object of a task, each the same in every task) are capped all the same.
+    manifest.write_text(
+        "version: 1\ntasks: [{% for i in range(200) %}{objects: [{% for j in range(200) %}{},{% endfor %}]},"
+        "{% endfor %}]\n"
+    )
+    assert len(manifest.read_bytes()) < 140
+    result = guarded_cli("validate", str(manifest), endpoint=watched_endpoint[0])
+    assert result.returncode == 1
+    problems = [line for line in result.stderr.splitlines() if "flood.yaml:" in line]
     assert len(problems) == MAX_DIAGNOSTICS
     assert f"more problem(s) not shown (at most {MAX_DIAGNOSTICS} are reported per run)" in result.stderr
     assert len(result.stderr) < 40_000

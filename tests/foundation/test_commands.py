@@ -89,3 +89,36 @@ def test_schema_is_found_inside_an_installed_package(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.stdout.strip() == str(tmp_path / "dtsflow" / "schemas" / "manifest.schema.json"), result.stderr
+
+
+LOOP = """version: 1
+tasks:
+{% for i in range(300) %}
+  - name: shard-{{ i }}
+    standard: large
+    dataType: [base]
+    granularity: instance
+    src: {instanceType: public, dbType: mysql, region: bj, host: h, port: 3306}
+    dst: {instanceType: public, dbType: mysql, region: bj, host: g, port: 99999}
+    api: {create: {zzzz: 1}}
+{% endfor %}
+"""
+
+
+def test_one_mistake_in_a_300_task_loop_is_one_problem_with_its_count(tmp_path: Path) -> None:
+    manifest = tmp_path / "loop.yaml"
+    manifest.write_text(LOOP)
+    result = guarded_cli("validate", str(manifest), endpoint=NO_NET)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if ": $.tasks[" in line and "warning" not in line]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.startswith("error: invalid manifest:\n")
+    assert errors[0].endswith(
+        ":9: $.tasks[0].dst.port: must be at most 65535 (and the same in 299 more task(s): $.tasks[1] at line 17, "
+        "$.tasks[2] at line 25, $.tasks[3] at line 33, ...)"
+    )
+    manifest.write_text(LOOP.replace("99999", "3306"))
+    warned = guarded_cli("validate", str(manifest), endpoint=NO_NET)
+    assert warned.returncode == 0, warned.stdout + warned.stderr
+    warnings = [line for line in warned.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "api.create.zzzz" in warnings[0] and "299 more task(s)" in warnings[0], warnings

@@ -53,10 +53,11 @@ def spec_lines(spec: TaskSpec) -> list[str]:
         + (f" where {o.where}" if o.where else "")
         for o in spec.objects
     )
+    src, dst = spec.ends()  # shown for a create or a replacement: the task says what to migrate
     return [
-        f"src: {endpoint_line(spec.src)}",
-        f"dst: {endpoint_line(spec.dst)}",
-        f"standard {spec.standard}; dataType {', '.join(spec.data_type)}; granularity {spec.granularity}",
+        f"src: {endpoint_line(src)}",
+        f"dst: {endpoint_line(dst)}",
+        f"standard {spec.standard}; dataType {', '.join(spec.data_types())}; granularity {spec.granularity}",
         *([f"objects: {objects}"] if objects else []),
         *([f"options: {options}"] if (options := option_summary(spec)) else []),
     ]
@@ -121,12 +122,13 @@ def step_detail(step: Step) -> str:
 
 def pair_lines(spec: TaskSpec) -> list[str]:
     """Both directions of a one-click reverse pair, as the plan shows them."""
-    if spec.reverse is None:
+    if spec.reverse is None or spec.src is None or spec.dst is None:
         return []
     back = spec.reverse
+    src, dst = spec.src, spec.dst
     dml = ", ".join(back.dml) if back.dml else "all DML"
-    forward = f"forward: {spec.src.db_type} {spec.src.host or spec.src.instance_id} -> {spec.dst.db_type} {spec.dst.host or spec.dst.instance_id}"
-    way_back = f"way back: {spec.dst.db_type} {spec.dst.host or spec.dst.instance_id} -> {spec.src.db_type} {spec.src.host or spec.src.instance_id}"
+    forward = f"forward: {src.db_type} {src.host or src.instance_id} -> {dst.db_type} {dst.host or dst.instance_id}"
+    way_back = f"way back: {dst.db_type} {dst.host or dst.instance_id} -> {src.db_type} {src.host or src.instance_id}"
     return [
         f"pair (one-click reverse), desired direction {back.direction}",
         forward,
