@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from dtsflow.apply.events import Event, StepPolled, TaskFinished, TaskStarted
 from dtsflow.apply.poller import Poller, PollPolicy, WaitOutcome
 from dtsflow.apply.report import Outcome, summary_line
@@ -201,3 +203,23 @@ def test_off_a_terminal_a_heartbeat_is_one_line_naming_the_task_the_status_and_t
         "orders: wait-lag: still waiting for a replication delay of at most 5s, 42s",
         "orders: start: still waiting for running, 1h05m",
     ]
+
+
+def test_a_lag_gate_that_is_not_reached_says_every_30_seconds_what_it_waits_for() -> None:
+    from dtsflow.apply.events import StepWaiting
+    from dtsflow.apply.guards import StepFailure
+    from dtsflow.apply.waits import StepWaiter
+    from dtsflow.clock import ManualClock
+    from dtsflow.plan.model import Step
+
+    clock = ManualClock(start=0.0)
+    log = EventLog()
+    with Poller(None, policy=PollPolicy(), clock=clock) as poller:  # type: ignore[arg-type]  # never polls here
+        waiter = StepWaiter(poller, clock.monotonic, log, None)
+        waiter._sleep = clock.sleep  # the gate's pauses move the manual clock: 100 s take no real time
+        gate = Step(kind=StepKind.WAIT_LAG, max_delay=5.0, timeout_seconds=100.0)
+        with pytest.raises(StepFailure, match="timed out after 100s waiting for a replication delay of at most 5s"):
+            waiter.wait_lag("orders", gate, lambda: 12.0, lambda: False)  # the delay stays above the gate
+    beats = [e for e in log.events if isinstance(e, StepWaiting)]
+    assert [b.waiting_for for b in beats] == ["a replication delay of at most 5s"] * 3
+    assert [30 <= b.elapsed - 30 * i < 35 for i, b in enumerate(beats)] == [True] * 3
