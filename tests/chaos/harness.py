@@ -1,20 +1,20 @@
-"""What the chaos suite drives: a fork server for killable `dtsflow` processes, and the emulator's view of a run."""
+"""What the chaos suite drives: killable `dtsflow` processes forked from a warm server, and the emulator's view of a
+run."""
 
 from __future__ import annotations
 
 import json
 import os
-import select
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dtsflow.emulator import RunningEmulator
+from tests import forkcli
 from tests.helpers import REPO
 
+RETRY_BASE_S = 0.02
 MUTATING = ("create", "config", "precheck", "skipPrecheck", "start", "pause", "shutdown", "delete", "rename", "resize")
 # Desired state -> the status the emulator shows once it is reached (absent: no live task at all).
 SETTLED = {
@@ -27,64 +27,28 @@ SETTLED = {
 
 
 class ForkServer:
-    """`tests/chaos/forkserver.py` as a subprocess: `start` forks one `dtsflow` run, `wait` reaps it."""
+    """A lane's handle on this test process's fork server (tests/forkcli.py): `start` forks one `dtsflow` run with
+    stdout and stderr in one file, `poll_exit` waits for it. Lanes share the server (it waits on each child)."""
 
     def __init__(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DTSFLOW_", "BCE_"))}
-        env["PYTHONPATH"] = str(REPO)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("forkserver.py"))],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            bufsize=0,
-        )
-        self._buffer = b""
-        assert self.readline(timeout=60) == "ready"
-
-    def readline(self, timeout: float) -> str | None:
-        """The next line from the server, or None if none came within `timeout` seconds."""
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk:
-                    raise RuntimeError("the fork server ended")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode()
+        self._server = forkcli.server_for({"PYTHONPATH": str(REPO)})
+        self._child: forkcli.Child | None = None
 
     def start(self, argv: list[str], cwd: Path, env: dict[str, str], out: Path) -> int:
-        assert self.proc.stdin is not None
-        request = {"argv": argv, "cwd": str(cwd), "env": env, "out": str(out)}
-        self.proc.stdin.write((json.dumps(request) + "\n").encode())
-        line = self.readline(timeout=30)
-        assert line is not None and line.startswith("pid "), line
-        return int(line.split()[1])
+        """Fork `dtsflow ARGV` in `cwd` with exactly `env`. The client's retry pause starts at 20 ms rather than
+        300 ms: how many retries happen, and what they do, is unchanged."""
+        self._child = self._server.start(
+            argv, cwd=str(cwd), env=env, stdin=None, stdout=str(out), stderr=str(out), retry_base_s=RETRY_BASE_S
+        )
+        return self._child.pid
 
     def poll_exit(self, timeout: float) -> int | None:
         """The exit code of the running child (negative: killed by that signal), or None if still running."""
-        line = self.readline(timeout)
-        if line is None:
-            return None
-        assert line.startswith("exit "), line
-        return int(line.split()[2])
+        assert self._child is not None
+        return self._child.wait(timeout)
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()  # no ResourceWarning (the suite turns warnings into errors)
+        """Nothing to end: the server belongs to the test process (tests/conftest.py ends it)."""
 
 
 def mutating(emu: RunningEmulator) -> int:

@@ -4,7 +4,7 @@ Every run is drawn from its seed: one to three manifest tasks, each with a desir
 status that state is reachable from), one or two tasks outside the manifests (another team's tasks, sometimes an
 unnamed `unConfig` leftover, an hour old, that is not ours), and a fault mix on the emulator: 5xx bursts (`fail_next` on one
 operation), a 5xx rate, responses dropped after the call committed, clientToken de-duplication off, latency.
-A real `dtsflow apply` process (forked from a warm server, see forkserver.py) runs under those faults and, in
+A real `dtsflow apply` process (forked from a warm server, see tests/forkcli.py) runs under those faults and, in
 most runs, is SIGKILLed after a seeded number of mutating requests reached the emulator (with latency, the kill
 lands while a request is in flight: committed on the service, never answered). Some runs are killed twice.
 Then the faults are lifted and `dtsflow apply` runs once more. After it:
@@ -43,7 +43,7 @@ from tests.chaos.harness import SETTLED, ForkServer, identity, live_view, mutati
 _soak = os.environ.get("DTSFLOW_SOAK", "")
 RUNS = (2000 if _soak in ("1", "true", "yes") else int(_soak)) if _soak else 200
 SHARDS = 2
-LANES = 5  # concurrent lanes per shard, each with its own emulator and fork server
+LANES = 5  # concurrent lanes per shard, each with its own emulator (one fork server for all)
 SEED_BASE = 7_000_021
 TIME_SCALE = 0.01  # a precheck takes 30 ms, a pause or shutdown 20 ms
 DESIRED = ("running", "running", "paused", "prechecked", "ready", "absent")  # shutdown: only of a task that exists
@@ -147,7 +147,7 @@ def one_run(seed: int, emu: RunningEmulator, server: ForkServer, work: Path, cou
             server, pid, lambda k=kill_at, b=base: k is not None and mutating(emu) - b >= k, deadline_s=60
         )
         counts.applies += 1
-        assert code != 99, out.read_text()  # 99: a traceback escaped the command
+        assert "Traceback" not in out.read_text(errors="replace"), out.read_text()  # an error escaped the command
         if killed:
             counts.kills += 1
         elif kill_at is not None:
@@ -191,7 +191,7 @@ def one_run(seed: int, emu: RunningEmulator, server: ForkServer, work: Path, cou
 
 
 def _lane(seeds: list[int], work: Path) -> Counts:
-    """Runs one after the other against one emulator and one fork server."""
+    """Runs one after the other against one emulator, forked from the shared server."""
     counts = Counts()
     server = ForkServer()
     try:
