@@ -81,8 +81,10 @@ class ManualClock:
 
     def __init__(self, start: float | None = None) -> None:
         self._lock = threading.Lock()
-        self._now = time.time() if start is None else float(start)  # default: now, so timestamps look real
-        self._start = self._now
+        self._wall_start = time.time() if start is None else float(start)  # default: now, so timestamps look real
+        # Monotonic time is kept from zero, not as `wall - start`: near 1.7e9 a small advance is lost to rounding,
+        # and a thread stepped to its deadline would never see it reached.
+        self._elapsed = 0.0
         self._conds: weakref.WeakSet[threading.Condition] = weakref.WeakSet()  # every condition ever waited on
         self._epoch = 0  # advances so far
         # thread id -> (the epoch it began waiting in, or -1 once notified; its deadline; the condition)
@@ -91,11 +93,11 @@ class ManualClock:
 
     def now(self) -> float:
         with self._lock:
-            return self._now
+            return self._wall_start + self._elapsed
 
     def monotonic(self) -> float:
         with self._lock:
-            return self._now - self._start
+            return self._elapsed
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
@@ -104,7 +106,7 @@ class ManualClock:
         if seconds < 0:
             raise ValueError("a clock does not go back")
         with self._lock:
-            self._now += seconds
+            self._elapsed += seconds
             self._epoch += 1
             conds = list(self._conds)
         # Outside our lock: a waiter holds its condition while it reads the clock (lock order cond -> clock).
@@ -117,7 +119,7 @@ class ManualClock:
             # Registered before the deadline is checked, under the caller's `cond`: an advance after this
             # point needs `cond` to notify, so it cannot slip in between the check and the wait.
             self._conds.add(cond)
-            if deadline is not None and self._now - self._start >= deadline:
+            if deadline is not None and self._elapsed >= deadline:
                 return
             self._sleeping[threading.get_ident()] = (self._epoch, deadline, cond)
             self._settled.notify_all()
