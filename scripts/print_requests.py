@@ -71,7 +71,8 @@ def listing(recorded: list[dict[str, Any]], names: dict[str, str]) -> str:
         target = per_task[owner] if owner else shared
         if line not in target[-1:]:  # a wait's repeated reads show once
             target.append(line)
-    out = ["# run-wide", *dict.fromkeys(shared)]
+    # Sorted: the lists of the other task types run beside the migration list, so their order is the threads'.
+    out = ["# run-wide", *sorted(set(shared))]
     for kind in INSTANCE_TYPES:
         name = f"from-{kind}"
         out += ["", f"# {name}", *per_task.get(name, [])]

@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from dtsflow import __version__
+from dtsflow.background import Background
 from dtsflow.client.auth import BceAuth
 from dtsflow.client.credentials import Credentials, access_key_digest
 from dtsflow.client.deadline import deadline
@@ -89,36 +90,6 @@ def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
 
 def _query_string(query: Query) -> str:
     return "&".join(uri_encode(k) if v is None else f"{uri_encode(k)}={uri_encode(v)}" for k, v in query)
-
-
-class _Prefetch:
-    """One call run ahead in a daemon thread (a daemon: a Ctrl-C ends the command without waiting for the call);
-    `result()` waits for it and returns its value or raises what it raised."""
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        self._call = call
-        self._done = threading.Event()
-        self._value: Any = None
-        self._error: BaseException | None = None
-        threading.Thread(target=self._run, name="dtsflow-list-page", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._call()
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def result(self) -> Any:
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-    def settle(self) -> None:
-        """Wait for the call to end, whatever it returns or raises."""
-        self._done.wait()
 
 
 class HttpDtsClient:
@@ -349,7 +320,9 @@ class HttpDtsClient:
         latency and the reading overlap instead of adding up."""
         tasks: list[LiveTask] = []
         seen: set[str] = set()
-        pending = _Prefetch(functools.partial(self._list_answer, "", page_size, status, task_type))
+        pending = Background(
+            functools.partial(self._list_answer, "", page_size, status, task_type), name="dtsflow-list-page"
+        )
         try:
             for _ in range(MAX_PAGES):
                 answer = pending.result()
@@ -372,7 +345,10 @@ class HttpDtsClient:
                             operation="list",
                         )
                     seen.add(next_marker)
-                    pending = _Prefetch(functools.partial(self._list_answer, next_marker, page_size, status, task_type))
+                    pending = Background(
+                        functools.partial(self._list_answer, next_marker, page_size, status, task_type),
+                        name="dtsflow-list-page",
+                    )
                 tasks.extend(_parse(ListTasksResponse, answer, "list").task)
                 if not head.more:
                     return tasks

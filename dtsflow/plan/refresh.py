@@ -10,10 +10,10 @@ them), so that the plan can show why they failed, and the delay of managed one-c
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
+from dtsflow.background import Background
 from dtsflow.client.live import Live, LiveTask, PrecheckItem, TaskStatus
 from dtsflow.client.protocol import DtsClient
 from dtsflow.client.statuses import RUNNING_STATUSES
@@ -37,7 +37,10 @@ def manages(tasks: Mapping[str, TaskSpec], prefixes: Sequence[str]) -> Callable[
 def list_live(client: DtsClient) -> tuple[list[LiveTask], dict[str, list[LiveTask]]]:
     """Every migration task, and the tasks of each other type (`OTHER_TASK_TYPES`, by type). The other types'
     lists are asked for meanwhile: their latency overlaps the migration list's."""
-    others = [_Background(client.list_tasks, page_size=LIST_PAGE_SIZE, task_type=kind) for kind in OTHER_TASK_TYPES]
+    others = [
+        Background(functools.partial(client.list_tasks, page_size=LIST_PAGE_SIZE, task_type=kind), name="dtsflow-list")
+        for kind in OTHER_TASK_TYPES
+    ]
     try:
         tasks = client.list_tasks(page_size=LIST_PAGE_SIZE)
         # by type: an empty type would list all, but the Go SDK requires one
@@ -91,33 +94,3 @@ def fetch_live(client: DtsClient, managed: Callable[[str], bool] | None = None) 
         delays=delays,
         other_types=other_types,
     )
-
-
-class _Background:
-    """One call in a daemon thread (a Ctrl-C ends the command without waiting for it); `result()` waits for it and
-    returns its value or raises what it raised."""
-
-    def __init__(self, call: Callable[..., Any], **kwargs: Any) -> None:
-        self._done = threading.Event()
-        self._value: Any = None
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._value = call(**kwargs)
-            except BaseException as exc:  # handed to the caller of result()
-                self._error = exc
-            finally:
-                self._done.set()
-
-        threading.Thread(target=run, name="dtsflow-list", daemon=True).start()
-
-    def result(self) -> Any:
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-    def settle(self) -> None:
-        """Wait for the call to end, whatever it returns or raises."""
-        self._done.wait()
