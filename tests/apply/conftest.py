@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,14 @@ class Env:
         its full load is done, however long that takes on a loaded machine, and `state: running` is reached on
         either: it reads `running` here. Plain answers are returned as they are."""
         return self.fold(str(self.by_name()[name]["status"]))
+
+    def wait_status(self, name: str, status: str, *, passing: tuple[str, ...] = (), timeout: float = 10.0) -> None:
+        """Wait until task `name` shows `status` on the emulator's own timeline (a full load that an apply which
+        ends early does not wait out), seeing only `passing` on the way; bounded by `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while (now := str(self.by_name()[name]["status"])) != status:
+            assert now in passing and time.monotonic() < deadline, (name, now, status)
+            time.sleep(0.02)
 
     def fold(self, status: str) -> str:
         """A status as `status` reads it: `initRunning` is `running` under the variants."""

@@ -100,8 +100,10 @@ def test_a_never_started_task_goes_absent_whether_or_not_shutdown_is_refused(env
 
 def test_resizing_back_and_forth_makes_each_resize_and_checks_the_size(env: Env) -> None:
     """large -> xlarge -> large -> xlarge: each is its own order (token of from, to and a generation), and apply
-    checks the size the task shows afterwards."""
+    checks the size the task shows afterwards. The documentation allows a resize from running, stopped and
+    runFailed only, so under the variants the test waits for the full load (`initRunning`) to end first."""
     assert env.apply(env.write([task("orders")]), "--auto-approve").returncode == 0
+    env.wait_status("orders", "running", passing=("initRunning",))
     for size in ("xlarge", "large", "xlarge"):
         result = env.apply(env.write([task("orders", standard=size)]), "--auto-approve")
         assert result.returncode == 0, result.stdout + result.stderr

@@ -3,8 +3,6 @@ emulator over HTTP)."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from tests.apply.conftest import Env, task
@@ -114,10 +112,7 @@ def test_a_text_plan_never_says_every_task_is_in_its_desired_state_while_its_con
     assert env.apply(env.write([task("orders", **full)]), "--auto-approve").returncode == 0
     # The apply is done once the full load runs (`running` counts for a task without increment); the load then
     # finishes on the emulator's own timeline (0.1 s here), which an apply that ends quickly may not wait out.
-    deadline = time.monotonic() + 10
-    while (status := env.by_name()["orders"]["status"]) != "finished":
-        assert status == "running" and time.monotonic() < deadline, status
-        time.sleep(0.02)
+    env.wait_status("orders", "finished", passing=("running",))
     moved = task("orders", dst={**task("x")["dst"], "host": "kafka2.internal"}, **full)
     result = env.cli("plan", env.write([moved]))
     assert result.returncode == 0, result.stdout + result.stderr
