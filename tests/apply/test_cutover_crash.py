@@ -47,6 +47,15 @@ def _requests(env: Env, op: str) -> int:
     return int(env.stats()["requests"].get(op, 0))
 
 
+def _let_it_land(env: Env, op: str) -> None:
+    """The killed run's `op` call was in flight: let it land (the emulator counts its outcome once committed) before
+    the re-run, which would otherwise race it (a precheck landing after the re-run's start, say) however soon
+    after the kill it begins."""
+    began = time.monotonic()
+    while op not in env.stats()["outcomes"] and time.monotonic() - began < DEADLINE:
+        time.sleep(0.01)
+
+
 def _converged(env: Env, manifest: str) -> dict[str, Any]:
     rerun = env.apply(manifest, "--auto-approve")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -82,6 +91,7 @@ def test_killed_while_a_pair_is_made(cut: Env, op: str) -> None:
     manifest = cut.write([_pair_task()])
     proc = cut.popen_apply(manifest, "--auto-approve")
     _kill_when(proc, lambda: _requests(cut, op) >= 1)
+    _let_it_land(cut, op)
     cut.faults()
     live = _converged(cut, manifest)
     assert live["dtsId"].startswith("dtsr") and live["status"] == "running"
@@ -97,10 +107,7 @@ def test_killed_while_switching(cut: Env) -> None:
     reversed_ = cut.write([_pair_task("reversed")])
     proc = cut.popen_apply(reversed_, "--auto-approve")
     _kill_when(proc, lambda: _requests(cut, "rollback") >= 1)
-    # The switch was in flight: let it land (the emulator counts its outcome once committed) before the re-run.
-    began = time.monotonic()
-    while "rollback" not in cut.stats()["outcomes"] and time.monotonic() - began < DEADLINE:
-        time.sleep(0.01)
+    _let_it_land(cut, "rollback")
     cut.faults()
     live = _converged(cut, reversed_)
     assert (cut.fold(live["dtsTaskPos"]["status"]), cut.fold(live["dtsTaskNeg"]["status"])) == ("stopped", "running")
