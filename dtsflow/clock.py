@@ -145,9 +145,12 @@ class ManualClock:
         return sum(1 for epoch, _, _ in self._sleeping.values() if epoch == self._epoch)
 
     def next_deadline(self) -> float | None:
-        """The earliest deadline (monotonic) of the threads waiting on this clock, None if none has one."""
+        """The earliest deadline (monotonic) still ahead of the threads waiting on this clock, None if none has one.
+
+        A deadline already reached is a thread that an advance has released but that has not yet left its wait:
+        stepping to it would move nothing (and a test stepping slot by slot would run out of steps)."""
         with self._lock:
-            deadlines = [d for _, d, _ in self._sleeping.values() if d is not None]
+            deadlines = [d for _, d, _ in self._sleeping.values() if d is not None and d > self._elapsed]
             return min(deadlines) if deadlines else None
 
     def run_to_next_deadline(self, threads: int, timeout: float = 10.0) -> float:

@@ -61,6 +61,7 @@ from dtsflow.client.retry import (
 )
 from dtsflow.client.reverse import delay_seconds, pair_delay
 from dtsflow.client.signing import uri_encode
+from dtsflow.clock import SYSTEM_CLOCK, Clock
 from dtsflow.errors import ApiError
 
 log = logging.getLogger("dtsflow.client")
@@ -109,7 +110,7 @@ class HttpDtsClient:
         sleep: Callable[[float], None] = time.sleep,
         backoff_base: float = 0.3,
         backoff_cap: float = 20.0,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
         trust_env: bool = True,
         on_throttled: Callable[[], None] | None = None,
         total_timeout: float = DEFAULT_TOTAL_SECONDS,
@@ -135,11 +136,11 @@ class HttpDtsClient:
         self._sleep = sleep
         self._clock = clock
         self._in_flight = threading.BoundedSemaphore(max_in_flight)
-        self._limiter = RateLimiter(rate_limit, sleep=sleep) if rate_limit else None
+        self._limiter = RateLimiter(rate_limit, clock=clock) if rate_limit else None
         self.throttle = AdaptiveThrottle(sleep=lambda seconds: self._sleep(seconds))
         self._on_throttled = on_throttled  # told once, at the run's first 429
         self._http = httpx.Client(
-            auth=BceAuth(credentials, clock=clock),
+            auth=BceAuth(credentials, clock=clock.now),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
             headers={"user-agent": f"dtsflow/{__version__}"},
@@ -275,7 +276,7 @@ class HttpDtsClient:
             error.request_id,
             took(),
         )
-        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
         return error, retry_after, False, None
 
     def _read_bounded(self, response: httpx.Response) -> bytes | None:

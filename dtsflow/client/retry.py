@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from dtsflow.clock import SYSTEM_CLOCK, Clock
 from dtsflow.errors import ApiError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -146,37 +147,36 @@ class RateLimiter:
     """A token bucket of `rate` requests per second shared by all threads.
 
     The default burst is 1: requests are spaced evenly, so no window of any length sees more than the rate
-    (a server cap with a small burst is never tripped by a client-side burst).
+    (a server cap with a small burst is never tripped by a client-side burst). Each request reserves its slot on
+    `clock` and waits for it through `clock.wait_until`, so a `ManualClock` lets a test step the queue of waiting
+    threads slot by slot (`run_to_next_deadline`) without real sleeping.
     """
 
-    def __init__(
-        self,
-        rate: float,
-        *,
-        burst: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, rate: float, *, burst: float = 1.0, clock: Clock = SYSTEM_CLOCK) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.burst = float(burst)
         self._tokens = self.burst
         self._clock = clock
-        self._sleep = sleep
-        self._stamp = clock()
+        self._stamp = clock.monotonic()
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
         """Wait until one request may go; returns the time waited (for tests)."""
         with self._lock:
-            now = self._clock()
+            now = self._clock.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
             self._stamp = now
             self._tokens -= 1.0  # reserve now; a negative level is the queue of waiters ahead
             wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
         if wait > 0:
-            self._sleep(wait)
+            slot = now + wait
+            # A condition of this call only: nothing notifies it, the clock's time (real or advanced) ends the wait.
+            cond = threading.Condition()
+            with cond:
+                while self._clock.monotonic() < slot:
+                    self._clock.wait_until(cond, slot)
         return wait
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import stat
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from dtsflow.client.credentials import Credentials
 from dtsflow.client.http import HttpDtsClient
 from dtsflow.client.retry import RetryBudget
 from dtsflow.client.wire import config_body, create_body
+from dtsflow.clock import ManualClock
 from dtsflow.commands.args import ApiOptions
 from dtsflow.commands.connect import open_client
 from dtsflow.emulator import start_in_thread
@@ -392,3 +394,32 @@ def test_client_side_rate_limit_keeps_under_the_server_cap(emulator: Any, admin:
             limited.list_tasks()  # would raise on a 429
     stats = admin.stats()
     assert stats["requests"]["list"] == 30 and stats["faults"].get("rate_limited", 0) == 0
+
+
+def test_client_side_rate_limit_spaces_requests_on_the_injected_clock(emulator: Any, admin: Admin) -> None:
+    clock = ManualClock()
+    sent_when: list[float] = []  # clock time after each answer the worker got
+    with HttpDtsClient(
+        emulator.url,
+        Credentials(emulator.access_key, emulator.secret_key),
+        trust_env=False,
+        max_attempts=1,
+        rate_limit=4,
+        clock=clock,
+    ) as client:
+
+        def worker() -> None:
+            for _ in range(5):
+                client.list_tasks()
+                sent_when.append(clock.monotonic())
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        for step in range(1, 5):
+            # The worker waits for its next slot: the server has seen exactly the requests sent so far.
+            clock.settle(1)
+            assert admin.stats()["requests"]["list"] == step and clock.monotonic() == pytest.approx((step - 1) / 4)
+            clock.run_to_next_deadline(1)
+        thread.join(10)
+    assert sent_when == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])  # 4 per second of clock time, no real sleep
+    assert admin.stats()["requests"]["list"] == 5

@@ -18,6 +18,7 @@ from dtsflow.client.retry import (
     is_retryable,
     parse_retry_after,
 )
+from dtsflow.clock import ManualClock
 from dtsflow.errors import ApiError
 
 
@@ -148,28 +149,66 @@ class FakeClock:
         self.now += seconds
 
 
-def test_rate_limiter_spaces_requests() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(2.0, burst=2, clock=clock, sleep=clock.sleep)
-    waits = [limiter.acquire() for _ in range(6)]
-    assert waits[:2] == [0.0, 0.0]  # the burst of 2
-    assert waits[2:] == pytest.approx([0.5, 0.5, 0.5, 0.5])
-    assert clock.now == pytest.approx(102.0)  # 6 requests at 2/s with a burst of 2: 2 s
+def released_at(limiter: RateLimiter, clock: ManualClock, requests: int, queued: int) -> list[float]:
+    """The clock times at which `requests` threads, all asking at once, were let go: `queued` of them wait for
+    a slot, and the clock is stepped from one slot to the next (no real sleeping), each step once the thread it
+    let go has noted the time."""
+    times: list[float] = []
+    noted = threading.Condition()
+
+    def one() -> None:
+        limiter.acquire()
+        with noted:
+            times.append(clock.monotonic())
+            noted.notify_all()
+
+    threads = [threading.Thread(target=one) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for waiting in range(queued, 0, -1):
+        with noted:
+            assert noted.wait_for(lambda done=requests - waiting: len(times) == done, 10)
+        clock.run_to_next_deadline(waiting)  # the earliest slot comes: exactly one thread goes
+    for thread in threads:
+        thread.join(10)
+    return sorted(times)
+
+
+def test_rate_limiter_spaces_requests_on_the_clock() -> None:
+    clock = ManualClock(start=0)
+    limiter = RateLimiter(2.0, burst=2, clock=clock)
+    # 6 requests at 2/s with a burst of 2: two at once, then one every 0.5 s of clock time
+    assert released_at(limiter, clock, 6, queued=4) == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])
 
 
 def test_rate_limiter_default_spaces_evenly() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(4.0, clock=clock, sleep=clock.sleep)
-    assert [limiter.acquire() for _ in range(4)] == pytest.approx([0.0, 0.25, 0.25, 0.25])
+    clock = ManualClock(start=0)
+    limiter = RateLimiter(4.0, clock=clock)
+    assert released_at(limiter, clock, 4, queued=3) == pytest.approx([0.0, 0.25, 0.5, 0.75])
+
+
+def test_rate_limiter_lets_no_request_go_before_its_slot() -> None:
+    clock = ManualClock(start=0)
+    limiter = RateLimiter(1.0, clock=clock)
+    limiter.acquire()
+    second = threading.Thread(target=limiter.acquire)
+    second.start()
+    clock.settle(1)
+    clock.advance(0.999)  # not yet: the thread looks at the clock and waits again
+    clock.settle(1)
+    assert second.is_alive() and clock.next_deadline() == pytest.approx(1.0)
+    clock.advance(0.001)
+    second.join(10)
+    assert not second.is_alive()
 
 
 def test_rate_limiter_refills_while_idle() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(1.0, clock=clock, sleep=clock.sleep)
+    clock = ManualClock(start=0)
+    limiter = RateLimiter(1.0, clock=clock)
     assert limiter.acquire() == 0.0
-    clock.now += 5.0
+    clock.advance(5.0)
     assert limiter.acquire() == 0.0  # refilled, but only to the burst of 1
-    assert limiter.acquire() == pytest.approx(1.0)
+    assert released_at(limiter, clock, 1, queued=1) == pytest.approx([6.0])
 
 
 def test_rate_limiter_rejects_nonpositive_rates() -> None:
