@@ -73,6 +73,25 @@ def _adopt_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _execution_options(p: argparse.ArgumentParser) -> None:
+    """How `apply` and `destroy` run: confirmation, parallelism, the overall deadline and the wait for the lock."""
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
+    p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
+    p.add_argument(
+        "--lock-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
+    )
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    """What `apply` and `destroy` print and write: the event format and the HTML report."""
+    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
+    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
+
+
 def _target_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--target",
@@ -159,15 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("apply", help="perform the plan and wait until every task is in its desired state")
     p.add_argument("paths", nargs="+", metavar="PATH|PLAN.json")
-    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
-    p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
-    p.add_argument(
-        "--lock-timeout",
-        default=None,
-        metavar="DURATION",
-        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
-    )
+    _execution_options(p)
     p.add_argument(
         "--prune",
         action="store_true",
@@ -177,8 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="cut over (shutdown, switch) whatever the delay")
     p.add_argument("--reconfigure", action="append", default=[], metavar="NAME", help="re-send a task's config")
     _target_option(p)
-    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
-    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
+    _report_options(p)
     p.add_argument(
         "--watch",
         metavar="INTERVAL",
@@ -190,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("destroy", help="shut down and delete every task of the manifests, after confirmation")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    _execution_options(p)
     p.add_argument(
         "--target",
         action="append",
@@ -199,16 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="destroy only task NAME and the tasks that depend on it (repeatable)",
     )
     p.add_argument("--force", action="store_true", help="cut over (shutdown) whatever the replication delay")
-    p.add_argument("--parallelism", type=int, default=10, metavar="N", help="tasks worked on at once (default 10)")
-    p.add_argument("--timeout", default=None, metavar="DURATION", help="overall deadline, e.g. 30m")
-    p.add_argument(
-        "--lock-timeout",
-        default=None,
-        metavar="DURATION",
-        help="wait up to DURATION (e.g. 5m) for another apply in this directory to release its lock",
-    )
-    p.add_argument("--format", choices=EVENT_FORMATS, default="text")
-    p.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report: timeline and prechecks")
+    _report_options(p)
     _adopt_option(p)
     _manifest_options(p)
     _api_options(p)

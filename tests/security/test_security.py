@@ -181,9 +181,9 @@ def test_passwords_echoed_by_the_service_at_any_depth_go_nowhere(
 ) -> None:
     page = json.dumps({"task": [LEAKY_TASK], "isTruncated": False}).encode()
     error = json.dumps({"code": "InvalidParameter", "message": "bad", "dbPass": CANARY, "requestId": "r-9"}).encode()
-    # One page per list call: the client's, status', and plan's and apply's refreshes, which also list each other
-    # task type (bidirect, group, rollback) by name.
-    lists = 5 + 2 * len(OTHER_TASK_TYPES)
+    # One page per list call: the client's, and status', plan's and apply's refreshes, each of which also lists
+    # every other task type (bidirect, group, rollback) by name.
+    lists = 5 + 3 * len(OTHER_TASK_TYPES)
     server = ScriptedServer([Answer(200, page)] * lists, default=Answer(400, error))
     monkeypatch.setenv("BCE_ACCESS_KEY_ID", "AK-sec")
     monkeypatch.setenv("BCE_SECRET_ACCESS_KEY", "sk-sec")
