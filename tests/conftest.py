@@ -1,10 +1,17 @@
-"""Suite-wide hooks: how many workers `-n auto` starts, and the end of this test process's fork servers."""
+"""Suite-wide set-up: Ctrl-C not inherited as ignored; how many workers `-n auto` starts, and the end of this test process's fork servers."""
 
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
+
+# A shell without job control starts background commands with SIGINT ignored, and an ignored signal stays ignored
+# across fork and exec: every `dtsflow` the tests start would then ignore Ctrl-C, and the tests of what Ctrl-C does
+# would wait out their timeouts. The suite gives its processes the disposition an interactive start has.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The suite mostly waits (emulator timelines, processes, polls) rather than computes: with one worker per core the
 # cores were idle about a third of the time. Measured on 2 cores, tests/apply: 94-108 s with 2 workers, 90 s with 3,
