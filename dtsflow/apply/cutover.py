@@ -9,7 +9,6 @@ waits for what is already true.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from dtsflow.apply.guards import LevelChecks, StepFailure, TaskState, require_id
@@ -99,7 +98,6 @@ class CutoverSteps:
             live = self._checks.read_live(state)
             if live is not None and live.direction is wanted:
                 return f"now {wanted}"
-            if self._clock() >= deadline or self._checks.interrupted:
+            if self._clock() >= deadline or self._checks.pause(0.1):
                 seen = live.direction if live is not None else "gone"
                 raise StepFailure(f"the switch was accepted but the pair still reads {seen}", status=state.status)
-            time.sleep(0.1)

@@ -54,6 +54,7 @@ class _Run:
 
     order: list[Change]
     poller: Poller
+    checks: LevelChecks
     steps: StepRunner
     results: dict[str, TaskResult] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
@@ -107,9 +108,10 @@ class Executor:
         with Poller(self._client, policy=self._poll_policy, clock=self._time) as poller:
             try:
                 decisions, owners = self._recover(order, poller)
+                checks = LevelChecks(poller, self._time, self.stop_event)
                 steps = StepRunner(
                     self._client,
-                    checks=LevelChecks(poller, self._clock, self.stop_event),
+                    checks=checks,
                     waiter=StepWaiter(poller, self._time, self._emit, self._deadline),
                     clock=self._clock,
                     journal=self._journal,
@@ -117,7 +119,7 @@ class Executor:
                     decisions=decisions,
                     owners=owners,
                 )
-                run = _Run(order=order, poller=poller, steps=steps)
+                run = _Run(order=order, poller=poller, checks=checks, steps=steps)
                 self._schedule(run)
             finally:
                 self.polls = poller.polls
@@ -188,6 +190,7 @@ class Executor:
                 if self.stop_event.is_set() and not interrupted_seen:
                     interrupted_seen = True
                     run.poller.interrupt()
+                    run.checks.interrupt()
                 for change in list(waiting):
                     if _unchanged(change):
                         waiting.remove(change)

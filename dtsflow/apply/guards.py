@@ -20,6 +20,7 @@ from dtsflow.apply.events import PrecheckFailure
 from dtsflow.apply.poller import Poller
 from dtsflow.apply.snapshot import ABSENT
 from dtsflow.client.live import LiveTask
+from dtsflow.clock import Clock
 from dtsflow.errors import ApiError
 from dtsflow.plan.model import Step
 
@@ -64,10 +65,27 @@ def require_id(state: TaskState, task: str) -> str:
 class LevelChecks:
     """Reads of a task's status through the shared poller, and the before/after rules of a step's call."""
 
-    def __init__(self, poller: Poller, clock: Callable[[], float], stop_event: threading.Event) -> None:
+    def __init__(self, poller: Poller, clock: Clock, stop_event: threading.Event) -> None:
         self._poller = poller
-        self._clock = clock
+        self._time = clock
+        self._clock = clock.monotonic
         self._stop_event = stop_event
+        self._woken = threading.Condition()  # a pause waits on it; `interrupt` wakes it
+
+    def interrupt(self) -> None:
+        """Ctrl-C (the scheduler calls it once `stop_event` is set): a pause between re-reads ends at once."""
+        with self._woken:
+            self._time.notify_all(self._woken)
+
+    def pause(self, seconds: float) -> bool:
+        """Let `seconds` of the clock pass between two re-reads; True when interrupted (now or during it).
+
+        Through `Clock.wait_until`, so a `ManualClock` steps it like the poller's waits (no real sleeping)."""
+        until = self._clock() + seconds
+        with self._woken:
+            while not self._stop_event.is_set() and self._clock() < until:
+                self._time.wait_until(self._woken, until)
+        return self._stop_event.is_set()
 
     def known_status(self, state: TaskState) -> str | None:
         """The task's status if something newer than our last call to it says so."""
@@ -110,7 +128,7 @@ class LevelChecks:
                     f"{task}: the resize to {standard} was accepted, but the task still shows standard "
                     f"{shown or '(none)'}"
                 )
-            if self._stop_event.wait(pause):
+            if self.pause(pause):
                 raise Interrupted()
             pause = min(pause * 2, 5.0)
 

@@ -14,6 +14,7 @@ import pytest
 from dtsflow.apply.guards import LevelChecks, StepFailure, TaskState
 from dtsflow.apply.poller import Poller, PollPolicy, WaitOutcome
 from dtsflow.client.live import LiveTask
+from dtsflow.clock import SYSTEM_CLOCK, ManualClock
 from dtsflow.emulator import RunningEmulator
 from dtsflow.errors import ApiError
 from tests.apply.conftest import client_of
@@ -103,8 +104,67 @@ def test_fresh_tries_again_after_three_failed_lists_and_a_failed_reread_shows_th
 
     client = ScriptedLists([], then=lambda: failure)
     with Poller(client, policy=FAST) as poller:  # type: ignore[arg-type]
-        checks = LevelChecks(poller, time.monotonic, threading.Event())
+        checks = LevelChecks(poller, SYSTEM_CLOCK, threading.Event())
         with pytest.raises(StepFailure) as caught:
             checks.reread(TaskState(dts_id="dts-1", status=None, mutated_at=0.0))
     message = str(caught.value)
     assert "ServiceUnavailable" in message and "try later" in message and "req-7f3e" in message, message
+
+
+class Resizing:
+    """A DtsClient whose list shows the task at standard `small` until `at` on the clock, then `large`."""
+
+    def __init__(self, clock: ManualClock, at: float) -> None:
+        self.clock, self.at = clock, at
+
+    def list_tasks(self, *, status: str | None = None, page_size: int = 1000) -> list[LiveTask]:
+        standard = "large" if self.clock.monotonic() >= self.at else "small"
+        return [LiveTask.model_validate({"dtsId": "dts-1", "status": "running", "payInfo": {"standard": standard}})]
+
+
+def resize_wait(at: float, timeout: float) -> tuple[list[str], float]:
+    """Wait for `large` after a resize that shows at `at`, on a manual clock driven by the test (no real time)."""
+    from tests.apply.test_poll_schedule import run_workers
+
+    clock = ManualClock(start=0.0)
+    outcome: list[str] = []
+    with Poller(Resizing(clock, at), policy=PollPolicy(), clock=clock) as poller:  # type: ignore[arg-type]
+        checks = LevelChecks(poller, clock, threading.Event())
+
+        def work() -> None:
+            try:
+                checks.wait_for_standard("orders", TaskState("dts-1", "running", 0.0), "large", timeout)
+                outcome.append("large")
+            except StepFailure as exc:
+                outcome.append(str(exc))
+
+        run_workers(clock, [work])
+    return outcome, clock.monotonic()
+
+
+def test_the_resize_re_read_pauses_on_the_clock_until_the_new_standard_shows() -> None:
+    started = time.monotonic()
+    outcome, at = resize_wait(at=20.0, timeout=120.0)
+    assert outcome == ["large"] and 20.0 <= at <= 25.0  # seen at the first re-read after it shows (pauses <= 5 s)
+    assert time.monotonic() - started < 5  # 20 s of clock time, not of real time
+
+
+def test_the_resize_re_read_gives_up_at_its_timeout_on_the_clock() -> None:
+    outcome, at = resize_wait(at=float("inf"), timeout=60.0)
+    assert outcome == ["orders: the resize to large was accepted, but the task still shows standard small"]
+    assert 60.0 <= at <= 65.0
+
+
+def test_a_pause_between_re_reads_ends_at_once_on_ctrl_c() -> None:
+    clock = ManualClock(start=0.0)
+    stop = threading.Event()
+    with Poller(Resizing(clock, 0.0), policy=PollPolicy(), clock=clock) as poller:  # type: ignore[arg-type]
+        checks = LevelChecks(poller, clock, stop)
+        result: list[bool] = []
+        pausing = threading.Thread(target=lambda: result.append(checks.pause(30.0)))
+        pausing.start()
+        clock.settle(2)  # the pause and the idle poll thread wait on the clock
+        stop.set()
+        checks.interrupt()
+        pausing.join(10)
+    assert result == [True] and clock.monotonic() == 0.0  # no clock time passed
