@@ -110,7 +110,7 @@ class Executor:
                 steps = StepRunner(
                     self._client,
                     checks=LevelChecks(poller, self._clock, self.stop_event),
-                    waiter=StepWaiter(poller, self._clock, self._emit, self._deadline),
+                    waiter=StepWaiter(poller, self._time, self._emit, self._deadline),
                     clock=self._clock,
                     journal=self._journal,
                     resolve_secret=self._resolve,

@@ -3,7 +3,6 @@ run's `--timeout` deadline, progress events, and the outcome turned into the tas
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import assert_never
 
@@ -13,6 +12,7 @@ from dtsflow.apply.lag import LagOutcome, show_delay, wait_for_lag
 from dtsflow.apply.poller import Poller, WaitOutcome, WaitResult
 from dtsflow.client.live import LiveTask, TaskStatus
 from dtsflow.client.statuses import describe_statuses
+from dtsflow.clock import Clock
 from dtsflow.manifest.grammar import format_duration
 from dtsflow.plan.model import Step
 
@@ -32,15 +32,15 @@ class StepWaiter:
     def __init__(
         self,
         poller: Poller,
-        clock: Callable[[], float],
+        clock: Clock,
         emit: Callable[[Event], None],
         deadline: float | None,
     ) -> None:
         self._poller = poller
-        self._clock = clock
+        self._time = clock  # the lag gate pauses between readings on it: a ManualClock's sleep takes no real time
+        self._clock = clock.monotonic
         self._emit = emit
         self._deadline = deadline
-        self._sleep: Callable[[float], None] = time.sleep  # the lag gate's pause between readings
 
     def wait(
         self,
@@ -140,7 +140,7 @@ class StepWaiter:
             gate=gate,
             timeout=timeout,
             clock=self._clock,
-            sleep=self._sleep,
+            sleep=self._time.sleep,
             on_reading=on_reading,
             interrupted=interrupted,
             policy=self._poller.policy,
