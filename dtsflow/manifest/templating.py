@@ -19,7 +19,8 @@ Jinja's sandbox blocks attribute escapes but does not bound work (`range(10**5)`
   * output is streamed and counted; rendering stops at MAX_OUTPUT_BYTES;
   * filters are an allowlist, each guarded the same way; `lipsum` is not offered; there is no loader, so
     `include`/`import`/`extends` find nothing, not even the manifest itself;
-  * compiling the template counts against the deadline.
+  * compiling the template counts against the deadline: the lexer's tokens and the code generator's nodes are
+    counted and the deadline checked every 256 of each, so a huge template stops early, not after seconds.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateNotFound, UndefinedError
 from jinja2.filters import FILTERS
+from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
@@ -253,6 +255,13 @@ class _GuardedCodeGenerator(CodeGenerator):
             loop.iter = nodes.Call(guard, [loop.iter], [], None, None, lineno=loop.lineno)
         super().visit_Template(node, frame)
 
+    def visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> Any:
+        # Compiling counts against the deadline: a file of many thousand statements takes seconds to generate.
+        self._visits = getattr(self, "_visits", 0) + 1
+        if self._visits % _CHECK_EVERY == 0:
+            cast("BoundedSandbox", self.environment).guard.tick()
+        return super().visit(node, *args, **kwargs)
+
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.dtsflow_concat((")
         for arg in node.nodes:
@@ -284,6 +293,20 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters["replace"] = self._replace
         self.filters["join"] = self._guard_filter(self._join)
         self.filters["format"] = self._format_filter
+
+    def _tokenize(
+        self, source: str, name: str | None, filename: str | None = None, state: str | None = None
+    ) -> TokenStream:
+        """The lexer's tokens, checking the deadline as they are read: parsing counts against it too."""
+        stream = super()._tokenize(source, name, filename, state)
+        return TokenStream(self._ticking(stream), name, filename)
+
+    def _ticking(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        guard = self.guard
+        for i, token in enumerate(tokens):
+            if i % _CHECK_EVERY == 0:
+                guard.tick()
+            yield token
 
     # hooks called by the compiled template -------------------------------------------------------------------
     def dtsflow_guard_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:

@@ -112,6 +112,17 @@ def test_compile_time_counts_against_the_deadline(tmp_path: Path) -> None:
         render(big, "t.yaml", max_seconds=0.001)
 
 
+def test_parsing_stops_at_the_deadline_not_at_the_end_of_the_file() -> None:
+    """The deadline is checked while the template is read, not only once it is compiled (seconds of CPU for a
+    large file). Shown without a clock: the file ends in a syntax error, which a parser that read the whole file
+    before the deadline was checked would report instead."""
+    from dtsflow.manifest.templating import RenderError, render
+
+    big = "{% if a %}{{ b.c ~ d[e] }}{% endif %}\n" * 20_000 + "{% if unclosed %}\n"
+    with pytest.raises(RenderError, match="rendering took longer than"):
+        render(big, "t.yaml", max_seconds=0.001)
+
+
 ZERO_PADDED = """version: 1
 defaults:
   src: {instanceType: public, dbType: mysql, region: bj, host: 10.0.0.1, port: 3306, user: u, password: "{{ secret('P') }}"}
