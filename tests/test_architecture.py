@@ -72,7 +72,7 @@ FILE_OWNERS = {
     "dtsflow.apply.lock",  # .dtsflow/apply.lock
     "dtsflow.apply.statedir",  # opens .dtsflow/ state files without following links
     "dtsflow.apply.report_file",  # apply --report FILE.html
-    "dtsflow.client.credentials",  # ~/.bce/config.json (DESIGN §3)
+    "dtsflow.client.credentials",  # ~/.bce/config.json (docs/client.md)
     "dtsflow.manifest.schema",  # the package's own schema file (python -m dtsflow.manifest.schema --write)
     "dtsflow.commands.schema",  # prints that file
 }

@@ -1,4 +1,4 @@
-"""DESIGN §3 through the real CLI: exit codes (usage errors are 1, never 2; Ctrl-C is 130), where the endpoint and
+"""The CLI contract through the real CLI: exit codes (usage errors are 1, never 2; Ctrl-C is 130), where the endpoint and
 the credentials may come from, and `~/.bce/config.json` permissions. Offline cases run under the network guard of
 the foundation tests, so "refused before any request" is proven, not assumed. Every run here starts a new
 interpreter (`fork=False`): this is where `python -m dtsflow` itself is tested, not a fork of it."""

@@ -1,4 +1,4 @@
-"""The write-ahead journal of creates (DESIGN.md §4): `.dtsflow/journal`, JSON lines, fsync'd.
+"""The write-ahead journal of creates (docs/apply.md): `.dtsflow/journal`, JSON lines, fsync'd.
 
 A DTS create is not named (the name arrives with config), and the public docs do not promise that the
 service de-duplicates `clientToken`s. So before each create, apply records the task name, the token and

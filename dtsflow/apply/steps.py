@@ -220,7 +220,7 @@ class StepRunner:
             if state.fresh_create and state.status not in DEAD_STATUSES and self._checks.named(state, change.task):
                 # Our token's task was configured and moved on by another apply of the same manifest.
                 return f"configured by another run (the task is {state.status})"
-            # A token may have answered with a task released long ago (DESIGN §4): create a new generation.
+            # A token may have answered with a task released long ago (see docs/apply.md, crash safety): create a new generation.
             if not (state.fresh_create and not state.regenerated and state.status in DEAD_STATUSES):
                 raise
             decision = self._decisions.get(change.task)

@@ -1,4 +1,4 @@
-"""Deterministic `clientToken`s for create (DESIGN.md §4).
+"""Deterministic `clientToken`s for create (docs/apply.md).
 
 The token depends only on the task's name, its canonical create body and a generation number, so a retried
 create, a re-run after a crash and a concurrent apply all send the same token (and, where DTS honours it, get

@@ -19,7 +19,7 @@ from dtsflow.client import signing
 from dtsflow.client.credentials import Credentials
 from dtsflow.client.errors import REQUEST_ID_HEADER
 
-CONTENT_TYPE = "application/json;charset=utf-8"  # what the Go SDK sends, even on GET (dts-api.md §1)
+CONTENT_TYPE = "application/json;charset=utf-8"  # what the Go SDK sends, even on GET (the API documentation's examples)
 SECURITY_TOKEN_HEADER = "x-bce-security-token"
 
 # Signed when present: the default set of the BCE docs plus every x-bce-* header but the request id.

@@ -1,4 +1,4 @@
-"""Where the BCE access key comes from (DESIGN.md §3), first found wins:
+"""Where the BCE access key comes from (docs/client.md), first found wins:
 
 1. `BCE_ACCESS_KEY_ID` + `BCE_SECRET_ACCESS_KEY` (+ optional `BCE_SECURITY_TOKEN`), the names Baidu's `bce` CLI reads;
 2. a profile of that CLI's `~/.bce/config.json` (`--profile NAME`; default: the file's `current` profile).
@@ -136,7 +136,7 @@ def find_credentials(
     env: Mapping[str, str] | None = None,
     config_path: Path | None = None,
 ) -> Credentials | None:
-    """The first credentials found in DESIGN §3's order, or None.
+    """The first credentials found in the documented order (docs/client.md), or None.
 
     An explicit `--profile` skips the environment: asking for a profile by name means that profile.
     """

@@ -1,4 +1,4 @@
-"""Request and response bodies of the DTS API, with its exact JSON names (reference/dts-api.md §2).
+"""Request and response bodies of the DTS API, with its exact JSON names (the API documentation's field tables).
 
 Requests are built strictly: a wrong type or a missing required field is an error before anything is sent.
 Create and config bodies may carry extra raw fields from a manifest's `api:` escape hatch, so those two

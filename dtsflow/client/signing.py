@@ -1,7 +1,7 @@
 """BCE auth v1 (`bce-auth-v1`) signing, as pure functions.
 
 The client signs with these and the emulator verifies with the same code, so both agree by construction;
-the test vectors of `reference/dts-api.md` §5.2 and the official `bce-python-sdk` signer keep them honest.
+the test vectors of the BCE signing documentation and the official `bce-python-sdk` signer keep them honest.
 Only standard-library imports: the emulator and the client both load this module.
 """
 

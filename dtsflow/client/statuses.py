@@ -1,4 +1,4 @@
-"""Task statuses of `reference/dts-api.md` §3.1, with the standard library only.
+"""Task statuses of the API documentation's status list, with the standard library only.
 
 One list for the API readers (`dtsflow.client.live`, which re-exports `TaskStatus`), the planner's transition table and
 the emulator's status machine; the emulator imports this module directly because it stays free of pydantic.
@@ -10,7 +10,7 @@ from enum import StrEnum
 
 
 class TaskStatus(StrEnum):
-    """Task statuses of `reference/dts-api.md` §3.1. The API may send others: `LiveTask.status` is a plain string."""
+    """Task statuses of the API documentation's status list. The API may send others: `LiveTask.status` is a plain string."""
 
     UN_CONFIG = "unConfig"
     READY = "ready"
@@ -34,7 +34,7 @@ class TaskStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
-# Statuses in which a task replicates (pause is allowed from all of them, dts-api.md §1 #10).
+# Statuses in which a task replicates (the API documentation allows pause from all of them).
 RUNNING_STATUSES = frozenset(
     {
         TaskStatus.RUNNING,

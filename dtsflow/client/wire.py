@@ -1,4 +1,4 @@
-"""How a manifest task becomes DTS request bodies (exact JSON names of `reference/dts-api.md` §2).
+"""How a manifest task becomes DTS request bodies (exact JSON names of the API documentation's field tables).
 
 Pure functions. The password is resolved through a callback only when a config request is built for
 sending; with `resolve=None` the body carries no `dbPass` at all (what plans and diffs use).

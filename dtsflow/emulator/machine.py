@@ -1,4 +1,4 @@
-"""The DTS status machine of `reference/dts-api.md` §3, as data and pure functions.
+"""The DTS status machine of the API documentation, as data and pure functions.
 
 A task's status is never stored as "the" status: a task holds a *timeline*, a list of `[status, at]` entries
 (`at` is a wall-clock epoch second), and its status at any moment is the last entry whose time has come.
@@ -15,10 +15,10 @@ from dtsflow.client.statuses import RUNNING_STATUSES, TaskStatus
 Timeline = list[list[object]]  # [[status: str, at: float], ...], ascending by time (JSON-friendly)
 
 S = TaskStatus
-# Every status of dts-api.md §3.1 but `deleted`: a released task is gone from the emulator, not shown as deleted.
+# Every status of the API documentation's status list but `deleted`: a released task is gone from the emulator, not shown as deleted.
 KNOWN_STATUSES = frozenset(TaskStatus) - {S.DELETED}
 
-# Allowed-from sets. Documented ones cite dts-api.md §1; the others are choices written in docs/emulator.md.
+# Allowed-from sets. Documented ones cite the API documentation; the others are choices written in docs/emulator.md.
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     "config": frozenset({S.READY, S.CHECK_PASS, S.CHECK_FAILED, S.RUN_FAILED, S.STOPPED, S.CONFIG_FAILED, S.UN_CONFIG}),
     "precheck": frozenset({S.READY, S.CHECK_PASS, S.CHECK_FAILED}),

@@ -1,4 +1,4 @@
-"""Manifest format v1 (DESIGN.md §2): the pydantic models of what users write.
+"""Manifest format v1 (docs/manifest.md): the pydantic models of what users write.
 
 Strict readers: unknown keys are errors, and no error message echoes an input value
 (`hide_input_in_errors`), so a mistyped password never reaches a terminal or a CI log.
@@ -33,7 +33,7 @@ from dtsflow.manifest.grammar import DURATION_PATTERN, SECRET_REF_PATTERN, TASK_
 
 
 class DesiredState(StrEnum):
-    """What a task must be like after apply (DESIGN.md §2, desired states)."""
+    """What a task must be like after apply: its desired state."""
 
     READY = "ready"
     PRECHECKED = "prechecked"

@@ -9,7 +9,6 @@ once, by name.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 HEADER = """# Manifest field reference
@@ -73,8 +72,6 @@ def _description(prop: dict[str, Any]) -> str:
 
 
 def _cell(text: str) -> str:
-    # the models' docstrings may cite the design notes, which users do not have: not on this page
-    text = re.sub(r"\s*\([^()]*DESIGN\.md[^()]*\)", "", text)
     return text.replace("|", "\\|").replace("\n", " ")
 
 

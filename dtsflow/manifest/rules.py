@@ -1,4 +1,4 @@
-"""Semantic rules of a task that the models' types cannot say (DESIGN.md §2; the API's documented rules).
+"""Semantic rules of a task that the models' types cannot say (docs/manifest.md; the API's documented rules).
 
 Each rule gives `(loc, message, line_loc)`: loc is the key path inside the task that the message is about, and
 line_loc the key whose line is shown (the same, unless another key is the cause, e.g. `granularity`).

@@ -1,4 +1,4 @@
-"""The manifest JSON Schema, generated from the pydantic models (DESIGN.md §2).
+"""The manifest JSON Schema, generated from the pydantic models (docs/manifest.md).
 
 `python -m dtsflow.manifest.schema --write` regenerates `schemas/manifest.schema.json`; a test fails when the file and the
 models disagree. The wheel ships the file as `dtsflow/schemas/manifest.schema.json`; a checkout has it in

@@ -1,4 +1,4 @@
-"""Whole-file Jinja2 rendering of a manifest, sandboxed and bounded (DESIGN.md §2).
+"""Whole-file Jinja2 rendering of a manifest, sandboxed and bounded (docs/manifest.md).
 
 The template sees plain data (`--var`, `--var-file`) and two functions:
   env(NAME, default=...)   a plain value from an environment variable the operator allows (see envvars.py)

@@ -1,12 +1,12 @@
 """The transition table: (live status or None) x desired state -> ordered steps, or why not. A contract.
 
-Reviewed like code that talks to production: every `TaskStatus` of `reference/dts-api.md` §3.1 (and `None`,
+Reviewed like code that talks to production: every `TaskStatus` of the API documentation's status list (and `None`,
 "no such task") has one row, and every row has a cell for every `DesiredState`. A cell is either the step
 kinds that take the task there (empty = already there) or a message that says why it cannot be planned.
 `tests/plan/test_transitions.py` checks the table is total; `docs/plan.md` prints it for people.
 
 Per step kind, `STEP_SPECS` is everything the kind means: which statuses the step may start from (`expect`,
-the API's allowed-from sets of dts-api.md §1), which mean it is done (`wait_for`, `beyond`), failed (`fail_on`)
+the allowed-from sets of the API documentation), which mean it is done (`wait_for`, `beyond`), failed (`fail_on`)
 or underway, what a wait sits through, how long it waits by default and whether it sends secrets. The planner
 copies the spec into each plan step; the executor reads only the step.
 
@@ -19,7 +19,7 @@ Choices where the API documents nothing (see docs/plan.md):
 - `ready` is satisfied by `checkPass`/`checkFailed` (configured and not started); a started task cannot go
   back to `ready`/`prechecked`.
 - A new task with desired `paused` is created, prechecked, started and paused (the desired-state table of
-  DESIGN §2 reaches `paused` from a new task); a new task with desired `shutdown` is refused.
+  the manifest format reaches `paused` from a new task); a new task with desired `shutdown` is refused.
 - `finished` is terminal: only `shutdown` (already there), `absent` (delete) and, for a task without
   `increment`, `running` (a full migration that finished counts as running).
 - `deleted` is planned like a missing task (its name is free again).

@@ -188,7 +188,7 @@ def test_two_applies_from_two_directories_never_duplicate_a_task(
     env: Env, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Same manifest, same moment, separate journals (token de-duplication on, the emulator's default).
-    DESIGN §4 promises no second task. Both runs end (no hang); each step either finds the other run's work
+    Crash safety promises no second task. Both runs end (no hang); each step either finds the other run's work
     done or underway, or fails clearly (one run's config can reset the other's passed precheck). A third apply
     then converges."""
     manifest = env.write([task(f"p{i}") for i in range(5)])

@@ -94,7 +94,7 @@ def test_settle_only_for_a_recent_pending_intent(tmp_path: Path) -> None:
 
 
 def test_an_orphan_is_adopted_whatever_the_case_the_service_answers_enum_values_in(tmp_path: Path) -> None:
-    # The API answers `"standard": "Large"` to a create that sent "large" (dts-api.md; diff compares caselessly).
+    # The API answers `"standard": "Large"` to a create that sent "large" (the API documentation; diff compares caselessly).
     journal = Journal(tmp_path / "journal")
     journal.intent("a", token("a"), 0)
     shown = {"standard": "Large", "sourceInstanceType": "PUBLIC", "productType": "Postpay"}

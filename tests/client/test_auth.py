@@ -1,4 +1,4 @@
-"""BCE auth v1 through the httpx auth flow: the vectors of dts-api.md §5.2 byte for byte, and agreement with the
+"""BCE auth v1 through the httpx auth flow: the vectors of the BCE signing documentation byte for byte, and agreement with the
 official bce-python-sdk signer on several hundred seeded random requests."""
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ ALL_STATUSES = [
     "abandoned",
 ]
 RUNNING = {"running", "initRunning", "bidirectRunning", "singleRunning", "retrying"}
-# Written out from reference/dts-api.md §1 (documented sets) and docs/emulator.md (our choices), not imported
+# Written out from the API documentation's allowed-from sets (documented sets) and docs/emulator.md (our choices), not imported
 # from the implementation, so that a change of the table there is caught here.
 EXPECTED_ALLOWED = {
     "config": {"ready", "checkPass", "checkFailed", "runFailed", "stopped", "configFailed", "unConfig"},

@@ -1,4 +1,4 @@
-"""How a loaded manifest task becomes request bodies (DESIGN §2 field mapping, §4 never a password without asking),
+"""How a loaded manifest task becomes request bodies (the field mapping; never a password without asking),
 and messages for literal fields that must not suggest quoting a number."""
 
 from __future__ import annotations

@@ -217,7 +217,7 @@ def test_docs_show_the_current_table() -> None:
 
 
 def test_the_planner_and_the_emulator_read_the_allowed_from_rules_alike() -> None:
-    """Two independent readings of dts-api.md §1: the planner's expectations and the emulator's refusals. If they
+    """Two independent readings of the API documentation: the planner's expectations and the emulator's refusals. If they
     drift, plans would hold steps the emulator refuses (or never use what it allows)."""
     from dtsflow.emulator.machine import ALLOWED_FROM
     from dtsflow.plan.transitions import RESIZE_FROM
