@@ -13,7 +13,6 @@ a reading in flight finishes and is shown (a JSON document is never cut in half)
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -25,15 +24,16 @@ from typing import TYPE_CHECKING, TextIO
 from dtsflow.apply.events import EVENT_FORMAT_VERSION
 from dtsflow.clock import SYSTEM_CLOCK, Clock
 from dtsflow.commands.args import StatusArgs
-from dtsflow.commands.status import all_in_sync, read_rows, render_text
+from dtsflow.commands.status import read_rows
 from dtsflow.errors import ApiError, ConfigError, ExitCode
 from dtsflow.escape import for_terminal_lines
 from dtsflow.manifest.grammar import parse_duration
+from dtsflow.plan.render.status import render_json, render_text
 
 if TYPE_CHECKING:
     from dtsflow.client.protocol import DtsClient
-    from dtsflow.commands.status import TaskStatusRow
     from dtsflow.plan.planner import Manifests
+    from dtsflow.plan.status import TaskStatusRow
 
 DEFAULT_INTERVAL = "10s"
 EXIT_SIGNAL = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGINT: ExitCode.INTERRUPTED}
@@ -89,14 +89,8 @@ def _summary(rows: list[TaskStatusRow]) -> str:
 
 def _show(rows: list[TaskStatusRow], refresh: int, at: float, spec: _Screen) -> None:
     if spec.json:
-        body = {
-            "format_version": EVENT_FORMAT_VERSION,
-            "refresh": refresh,
-            "at": _iso(at),
-            "in_sync": all_in_sync(rows),
-            "tasks": [r.to_dict() for r in rows],
-        }
-        spec.out.write(json.dumps(body, sort_keys=True) + "\n")
+        document = render_json(rows, EVENT_FORMAT_VERSION, indent=None, refresh=refresh, at=_iso(at))
+        spec.out.write(document + "\n")
     else:
         head = f"status at {_iso(at)}, refresh {refresh} every {spec.label}: {_summary(rows)} (Ctrl-C to stop)"
         spec.out.write((CLEAR_SCREEN if spec.redraw else ("\n" if refresh > 1 else "")) + head + "\n")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from dtsflow.client.live import LiveTask, PrecheckItem
-from dtsflow.commands.status import collect, render_text
 from dtsflow.manifest.model import TaskSpec
+from dtsflow.plan.render.status import render_text, row_document
+from dtsflow.plan.status import collect
 from tests.apply.conftest import task
 
 PROGRESS = {"base": [{"current": 50, "count": 200}], "increment": {"delay": 7}}
@@ -58,7 +59,7 @@ def test_a_retrying_task_is_started_and_shown_with_a_warning() -> None:
     assert rows[0].base_percent == 25.0  # started: progress is real
     assert rows[0].warnings and "retrying" in rows[0].warnings[0] and "d9" in rows[0].warnings[0]
     assert "    warning: task sync (d9) is retrying" in render_text(rows)
-    assert rows[0].to_dict()["warnings"] == rows[0].warnings
+    assert row_document(rows[0])["warnings"] == rows[0].warnings
 
 
 def test_the_apply_report_shows_a_retrying_warning_even_for_an_applied_task() -> None:
