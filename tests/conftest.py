@@ -14,9 +14,11 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The suite mostly waits (emulator timelines, processes, polls) rather than computes: with one worker per core the
-# cores were idle about a third of the time. Measured on 2 cores, tests/apply: 94-108 s with 2 workers, 90 s with 3,
-# 84 s with 4, 66 s with 6 (the CPU seconds grow by about a tenth). See README "Run the tests".
-WORKERS_PER_CORE = 3
+# cores were idle about a third of the time. Measured on 2 cores, tests/apply with xdist's default distribution:
+# 94-108 s with 2 workers, 90 s with 3, 84 s with 4, 66 s with 6. With `--dist=worksteal` (pyproject.toml) the
+# whole suite took 118.6 s with 4 workers and 123.6 s with 6, back to back: 4 is as fast, and loads the machine less,
+# which the few tests that still watch real time prefer. See README "Run the tests".
+WORKERS_PER_CORE = 2
 MAX_WORKERS = 32
 
 
