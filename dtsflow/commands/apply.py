@@ -85,9 +85,9 @@ def run(args: ApplyArgs) -> int:
         check_report_path(args.report)  # a bad path costs nothing: checked before any request
     saved = _is_saved_plan(args.manifests.paths)
     if args.watch is not None:
-        from dtsflow.commands.watch import watch, watch_interval
+        from dtsflow.commands.watch import interval_of, watch
 
-        interval = watch_interval(args.watch)
+        interval = interval_of(args.watch)
         if saved:
             raise ConfigError("--watch re-plans from the manifests on every cycle: give manifests, not a saved plan")
         if not args.auto_approve:

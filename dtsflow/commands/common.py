@@ -1,6 +1,7 @@
 """What `plan`, `apply`, `status` and `validate` share: loading the manifests an invocation names, the policies it
-gives them, the plan shaped by `--prune`/`--allow-replace`/`--reconfigure`, when to colour output, and signal
-handlers installed for a block."""
+gives them, the plan shaped by `--prune`/`--allow-replace`/`--reconfigure`, when to colour output, signal
+handlers installed for a block, and what the two watches (`apply --watch`, `status --watch`) share: their
+interval and their stop."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from dtsflow.commands.args import ManifestOptions, PlanShape
+from dtsflow.errors import ConfigError, ExitCode
 from dtsflow.escape import for_terminal_lines
 
 if TYPE_CHECKING:
@@ -51,6 +54,54 @@ def signals_handled(
     finally:
         for installed, old in previous.items():
             signal.signal(installed, old)
+
+
+# The exit code of a run stopped by a signal, as for an interrupted apply.
+EXIT_SIGNAL = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGINT: ExitCode.INTERRUPTED}
+
+
+def watch_interval(text: str, *, flag: str, examples: str, hint: str = "") -> float:
+    """A watch's INTERVAL in seconds, longer than zero; `flag`, `examples` and `hint` word the error."""
+    from dtsflow.manifest.grammar import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ConfigError(f"{flag} expects an interval such as {examples}, got {text!r}{hint}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{flag} interval must be longer than zero")
+    return seconds
+
+
+class WatchStop:
+    """A watch's stop: set by SIGTERM or Ctrl-C, remembering the first signal; a second one exits at once (not an
+    exception: no `finally` may keep the process waiting for a thread). `stopping`, when given, is said on stderr
+    at the first signal (and the second is announced too)."""
+
+    def __init__(self, stopping: str | None = None) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self._stopping = stopping
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.event.is_set():
+            first = self.signum if self.signum is not None else signum
+            with contextlib.suppress(OSError, ValueError):
+                if self._stopping is not None:
+                    print(f"{signal.Signals(signum).name} again: exiting at once", file=sys.stderr)
+                sys.stdout.flush()
+            os._exit(int(EXIT_SIGNAL.get(signal.Signals(first), ExitCode.INTERRUPTED)))
+        self.signum = signum
+        self.event.set()
+        if self._stopping is not None:
+            print(f"{signal.Signals(signum).name}: {self._stopping}", file=sys.stderr)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no signal came, else the signal's exit code."""
+        if self.signum is None:
+            return ExitCode.OK
+        return EXIT_SIGNAL.get(signal.Signals(self.signum), ExitCode.INTERRUPTED)
 
 
 @contextlib.contextmanager

@@ -12,23 +12,21 @@ a reading in flight finishes and is shown (a JSON document is never cut in half)
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from dtsflow.apply.events import EVENT_FORMAT_VERSION
 from dtsflow.clock import SYSTEM_CLOCK, Clock
 from dtsflow.commands.args import StatusArgs
+from dtsflow.commands.common import EXIT_SIGNAL, WatchStop, signals_handled, watch_interval
 from dtsflow.commands.status import read_rows
-from dtsflow.errors import ApiError, ConfigError, ExitCode
+from dtsflow.errors import ApiError
 from dtsflow.escape import for_terminal_lines
-from dtsflow.manifest.grammar import parse_duration
 from dtsflow.plan.render.status import render_json, render_text
+from dtsflow.plan.status import iso_utc
 
 if TYPE_CHECKING:
     from dtsflow.client.protocol import DtsClient
@@ -36,50 +34,14 @@ if TYPE_CHECKING:
     from dtsflow.plan.status import TaskStatusRow
 
 DEFAULT_INTERVAL = "10s"
-EXIT_SIGNAL = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGINT: ExitCode.INTERRUPTED}
 CLEAR_SCREEN = "\x1b[H\x1b[2J"  # cursor home, erase the screen: the table is redrawn in place
 
 
 def interval_of(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError:
-        raise ConfigError(
-            f"status --watch expects an interval such as 5s, 10s or 1m, got {text!r} (a bare --watch goes after "
-            "the PATHs)"
-        ) from None
-    if seconds <= 0:
-        raise ConfigError("status --watch interval must be longer than zero")
-    return seconds
-
-
-class Stop:
-    """The watch's stop: set by SIGTERM or Ctrl-C, remembering which; a second signal exits at once."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.signum: int | None = None
-
-    def handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.event.is_set():
-            first = self.signum if self.signum is not None else signum
-            with contextlib.suppress(OSError, ValueError):
-                sys.stdout.flush()
-            os._exit(int(EXIT_SIGNAL.get(signal.Signals(first), ExitCode.INTERRUPTED)))
-        self.signum = signum
-        self.event.set()
-
-    @property
-    def exit_code(self) -> int:
-        if self.signum is None:
-            return ExitCode.OK
-        return EXIT_SIGNAL.get(signal.Signals(self.signum), ExitCode.INTERRUPTED)
-
-
-def _iso(epoch: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`status --watch INTERVAL` in seconds."""
+    return watch_interval(
+        text, flag="status --watch", examples="5s, 10s or 1m", hint=" (a bare --watch goes after the PATHs)"
+    )
 
 
 def _summary(rows: list[TaskStatusRow]) -> str:
@@ -89,10 +51,10 @@ def _summary(rows: list[TaskStatusRow]) -> str:
 
 def _show(rows: list[TaskStatusRow], refresh: int, at: float, spec: _Screen) -> None:
     if spec.json:
-        document = render_json(rows, EVENT_FORMAT_VERSION, indent=None, refresh=refresh, at=_iso(at))
+        document = render_json(rows, EVENT_FORMAT_VERSION, indent=None, refresh=refresh, at=iso_utc(at))
         spec.out.write(document + "\n")
     else:
-        head = f"status at {_iso(at)}, refresh {refresh} every {spec.label}: {_summary(rows)} (Ctrl-C to stop)"
+        head = f"status at {iso_utc(at)}, refresh {refresh} every {spec.label}: {_summary(rows)} (Ctrl-C to stop)"
         spec.out.write((CLEAR_SCREEN if spec.redraw else ("\n" if refresh > 1 else "")) + head + "\n")
         spec.out.write(render_text(rows) + "\n")
     spec.out.flush()
@@ -147,14 +109,9 @@ def run_watch(args: StatusArgs, manifests: Manifests) -> int:
 
     assert args.watch is not None
     interval = interval_of(args.watch)
-    stop = Stop()
-    previous = {sig: signal.signal(sig, stop.handler) for sig in EXIT_SIGNAL}
-    try:
-        with open_client(args.api) as client:
-            watch_rows(client, manifests, interval, fmt=args.format, label=args.watch, stop=stop.event, out=sys.stdout)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    stop = WatchStop()
+    with signals_handled(stop.handler, tuple(EXIT_SIGNAL)), open_client(args.api) as client:
+        watch_rows(client, manifests, interval, fmt=args.format, label=args.watch, stop=stop.event, out=sys.stdout)
     if stop.signum is not None:
         sys.stderr.write(f"{signal.Signals(stop.signum).name}: stopped watching\n")
     return stop.exit_code

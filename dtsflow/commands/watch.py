@@ -14,64 +14,33 @@ signal leaves at once (the journal makes a re-run converge).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import sys
 import threading
-from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from dtsflow.apply.drift import corrections, drift_of, watch_line
 from dtsflow.apply.events import Event, WatchCycle, WatchError, WatchStopped
 from dtsflow.commands.args import ApplyArgs
-from dtsflow.errors import ConfigError, DtsflowError, ExitCode
+from dtsflow.commands.common import WatchStop, signals_handled, watch_interval
+from dtsflow.errors import DtsflowError, ExitCode
 from dtsflow.escape import for_terminal
-from dtsflow.manifest.grammar import parse_duration
 
 if TYPE_CHECKING:
     from dtsflow.client.protocol import DtsClient
 
-EXIT_SIGNAL = {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGINT: ExitCode.INTERRUPTED}
 
-
-def watch_interval(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError:
-        raise ConfigError(f"--watch expects an interval such as 30s, 15m or 1h, got {text!r}") from None
-    if seconds <= 0:
-        raise ConfigError("--watch interval must be longer than zero")
-    return seconds
-
-
-class _Stop:
-    """The watch's stop: set by SIGTERM or Ctrl-C, remembering which."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.signum: int | None = None
-
-    def handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.event.is_set():  # a second signal leaves at once, as during a plain apply
-            first = self.signum if self.signum is not None else signum
-            code = EXIT_SIGNAL.get(signal.Signals(first), ExitCode.INTERRUPTED)
-            with contextlib.suppress(OSError, ValueError):
-                print(f"{signal.Signals(signum).name} again: exiting at once", file=sys.stderr)
-                sys.stdout.flush()
-            os._exit(int(code))  # not an exception: no `finally` may keep the process waiting for a thread
-        self.signum = signum
-        self.event.set()
-        print(f"{signal.Signals(signum).name}: stopping the watch (calls in flight finish)", file=sys.stderr)
+def interval_of(text: str) -> float:
+    """`apply --watch INTERVAL` in seconds."""
+    return watch_interval(text, flag="--watch", examples="30s, 15m or 1h")
 
 
 def watch(args: ApplyArgs, interval: float, timeout: float | None, *, out: TextIO | None = None) -> int:
-    from dtsflow.commands.common import signals_handled
     from dtsflow.commands.connect import open_client
 
     stream = out if out is not None else sys.stdout
-    stop = _Stop()
+    stop = WatchStop(stopping="stopping the watch (calls in flight finish)")
     cycle = 0
     interrupted = False
     with signals_handled(stop.handler, (signal.SIGTERM, signal.SIGINT)), open_client(args.api) as client:
@@ -82,9 +51,7 @@ def watch(args: ApplyArgs, interval: float, timeout: float | None, *, out: TextI
                 stop.event.wait(interval)
     name = signal.Signals(stop.signum).name if stop.signum is not None else "stop"
     _emit(WatchStopped(cycles=cycle, signal=name, interrupted_apply=interrupted), args, stream)
-    if interrupted and stop.signum is not None:
-        return EXIT_SIGNAL.get(signal.Signals(stop.signum), ExitCode.ERROR)
-    return ExitCode.OK
+    return stop.exit_code if interrupted else ExitCode.OK
 
 
 def _emit(event: Event, args: ApplyArgs, out: TextIO) -> None:

@@ -61,7 +61,7 @@ def collect(
             if task.status in STARTED_STATUSES:
                 row.increment_delay = task.delay
                 finish = task.expected_finish
-                row.expected_finish = _iso(finish) if finish is not None else None
+                row.expected_finish = iso_utc(finish) if finish is not None else None
             row.duplicates = list(indexed.duplicates.get(task.task_name, ()))[1:]
             if task.status == TaskStatus.RETRYING:
                 row.warnings.append(retrying_warning(name, task.dts_id))
@@ -71,7 +71,8 @@ def collect(
     return rows
 
 
-def _iso(epoch: float) -> str:
+def iso_utc(epoch: float) -> str:
+    """Epoch seconds as `2026-01-02T03:04:05Z`."""
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
