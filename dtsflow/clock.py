@@ -136,11 +136,6 @@ class ManualClock:
                     self._sleeping[ident] = (-1, deadline, cond)  # woken: not settled until it waits again
         cond.notify_all()
 
-    def sleepers(self) -> int:
-        """How many threads have waited on this clock (in `wait_until`) since its last advance, and still do."""
-        with self._lock:
-            return self._settled_count()
-
     def _settled_count(self) -> int:
         return sum(1 for epoch, _, _ in self._sleeping.values() if epoch == self._epoch)
 

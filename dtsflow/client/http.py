@@ -301,12 +301,6 @@ class HttpDtsClient:
             raise ValueError("dts_id must not be empty")
         return f"/v1/task/{uri_encode(dts_id)}{suffix}"
 
-    def list_page(
-        self, *, marker: str = "", page_size: int = 1000, status: str | None = None, task_type: str = "migration"
-    ) -> ListTasksResponse:
-        """One page of `POST /v1/task/list`."""
-        return _parse(ListTasksResponse, self._list_answer(marker, page_size, status, task_type), "list")
-
     def _list_answer(self, marker: str, page_size: int, status: str | None, task_type: str) -> Any:
         request = ListTasksRequest(
             type=task_type, status=status, marker=marker or None, max_keys=min(max(page_size, 1), 1000)

@@ -40,7 +40,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
 from dtsflow.errors import Diagnostic
-from dtsflow.manifest.envvars import NO_DEFAULT, EnvPolicy
+from dtsflow.manifest.envvars import EnvPolicy
 from dtsflow.manifest.grammar import IDENTIFIER_RE, SECRET_MARK, SECRET_PATH_FORBIDDEN
 
 MAX_RENDER_SECONDS = 2.0
@@ -450,11 +450,6 @@ def secret_reference(name: str) -> str:
     if not IDENTIFIER_RE.fullmatch(name):
         raise ValueError("secret() names an environment variable: letters, digits and '_', not starting with a digit")
     return SECRET_MARK + name + "}"
-
-
-def env_value(name: str, default: Any = NO_DEFAULT) -> Any:
-    """`env('NAME', default=...)` with the default policy (`DTSFLOW_VAR_*` only); see `dtsflow.manifest.envvars`."""
-    return EnvPolicy().read(name, default)
 
 
 class TemplateFunctionError(Exception):
